@@ -1,0 +1,38 @@
+"""gbl: build a Go repository's ./cmd/* functions into verified, deterministic Lambda zips.
+
+The public library API (the CLI is a thin layer over it)::
+
+    import gobuild_lambda as gbl
+    plan = gbl.plan("path/to/module")           # -> Plan: functions and their settings
+    report = gbl.build("path/to/module")        # -> BuildReport: zips, hashes, manifest
+    verdict = gbl.verify_zip("dist/api.zip")    # -> Verdict: every check Lambda would fail
+    gbl.zip_binary("bootstrap", "fn.zip")       # -> Packaged: the deterministic packager alone
+
+Imports are lazy so ``gbl --help`` and no-op builds start fast.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "plan": ("pipeline", "make_plan"),
+    "build": ("pipeline", "build"),
+    "BuildReport": ("pipeline", "BuildReport"),
+    "FunctionResult": ("pipeline", "FunctionResult"),
+    "Event": ("pipeline", "Event"),
+    "verify_zip": ("verify", "verify_zip"),
+    "zip_binary": ("pipeline", "zip_binary"),
+    "GblError": ("errors", "GblError"),
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        module, attr = _EXPORTS[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

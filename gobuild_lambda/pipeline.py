@@ -1,0 +1,485 @@
+"""The build pipeline, in order: plan → build → package → verify → manifest.
+
+This is the library API the CLI and the tests call.  It reads no global state: the environment is
+passed in (``env``; the CLI passes ``os.environ``), progress goes to an ``on_event`` callback, and
+failures are raised as ``GblError`` subclasses that carry the full report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from . import builder as build_mod
+from . import gotool, manifest, package
+from . import planner as plan_mod
+from .config import Settings
+from .errors import BuildFailed, OutputError, UsageError, VerifyFailed
+from .planner import Function, Plan
+
+LOCK_FILE = Path(".gbl") / "lock"
+# What gbl remembers between runs to skip re-zipping: zip path -> recipe, size. Internal; the
+# manifest stays free of host facts (mtimes) so shard manifests merge and builds compare.
+STATE_FILE = Path(".gbl") / "zips.json"
+# How long a second `gbl build` waits for the first to finish before giving up.
+LOCK_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress, for the CLI to render: kind is plan|lock-wait|build|built|failed|packaged|verified."""
+
+    kind: str
+    function: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class FunctionResult:
+    function: Function
+    ok: bool
+    zip_path: Path | None = None
+    size: int = 0
+    sha256: str = ""
+    code_sha256: str = ""
+    relinked: bool = False
+    rezipped: bool = False
+    error: str = ""  # Go's message, or what failed verify
+    verdict: object | None = None  # verify.Verdict of a freshly written zip
+    go_version: str = ""
+    aws_lambda_go: str = ""
+    recipe: str = ""  # fingerprint of what decided the zip's bytes (see package.recipe)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    plan: Plan
+    out_dir: Path
+    manifest_path: Path
+    results: tuple[FunctionResult, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> tuple[FunctionResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+
+def _env(env: Mapping[str, str] | None) -> dict[str, str]:
+    return dict(os.environ if env is None else env)
+
+
+def make_plan(
+    project_dir: Path | str = ".",
+    *,
+    arch: str | None = None,
+    builder: str | None = None,
+    image: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Plan:
+    """Discover the project's functions and their settings (``gbl plan``)."""
+    go = gotool.find(_env(env))
+    overrides = Settings(arch=arch, builder=builder, image=image or None)
+    return plan_mod.plan(Path(project_dir), go=go, overrides=overrides)
+
+
+def build(
+    project_dir: Path | str = ".",
+    *,
+    names: Sequence[str] = (),
+    arch: str | None = None,
+    out_dir: Path | str | None = None,
+    jobs: int | None = None,
+    builder: str | None = None,
+    image: str | None = None,
+    shard: tuple[int, int] | None = None,
+    env: Mapping[str, str] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> BuildReport:
+    """Plan, build, package and verify; write ``<out>/<name>.zip`` and ``<out>/manifest.json``.
+
+    Raises BuildFailed (some function did not compile or package) or VerifyFailed (some zip would
+    not run on Lambda); both carry the report.  A failed function's old zip and manifest entry are
+    removed, so nothing stale looks current.
+    """
+    environ = _env(env)
+    emit = on_event or (lambda e: None)
+    go = gotool.find(environ)
+    overrides = Settings(arch=arch, builder=builder, image=image or None)
+    full = plan_mod.plan(Path(project_dir), go=go, overrides=overrides)
+    if not full.functions:
+        raise UsageError(
+            f"no functions found: no main package under {plan_mod.CMD_DIR}/",
+            where=str(full.project_dir),
+            hint="put each function in its own directory, e.g. cmd/api/main.go; `gbl plan -v` says what was skipped",
+        )
+    the_plan = full.select(names)
+    if shard is not None:
+        the_plan = the_plan.shard(*shard)
+    emit(Event("plan", detail=f"{len(the_plan.functions)} function(s)"))
+    out = Path(out_dir) if out_dir is not None else the_plan.project_dir / "dist"
+    if not out.is_absolute():
+        out = (Path.cwd() / out).resolve()
+    jobs = jobs or os.cpu_count() or 1
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    mtime = _source_date_epoch(environ)
+
+    with _lock(the_plan.project_dir, emit):
+        _ensure_writable(out)
+        package.sweep_temporaries(out)
+        previous = manifest.read(out)
+        results = _run(go, the_plan, out, jobs, mtime, emit, environ, previous)
+        gone = set()
+        if not names and shard is None:
+            # A function that no longer exists leaves no zip that still looks deployable.
+            gone = set(previous) - {f.name for f in full.functions}
+        manifest_path = _commit(out, previous, results, gone)
+        _write_state(the_plan.project_dir, out, results)
+
+    report = BuildReport(the_plan, out, manifest_path, tuple(results))
+    broken = [r for r in results if not r.ok and r.verdict is None]
+    if broken:
+        names_ = ", ".join(r.function.name for r in broken)
+        raise BuildFailed(f"{len(broken)} function(s) failed to build: {names_}", report=report)
+    rejected = [r for r in results if not r.ok]
+    if rejected:
+        raise VerifyFailed(
+            f"{len(rejected)} zip(s) failed verify: " + ", ".join(r.function.name for r in rejected),
+            verdicts=[r.verdict for r in rejected], report=report,
+        )
+    return report
+
+
+def _commit(out: Path, previous: Mapping[str, dict], results, gone: set[str]) -> Path:
+    """Move new zips into place and write the manifest so that a kill at any instant leaves
+    every manifest entry naming a complete zip with the recorded sha256:
+
+    1. the manifest without the entries about to change (their zips may now be replaced);
+    2. remove the zips of failed and deleted functions; rename the staged zips into place;
+    3. the manifest with the new entries.
+    """
+    changing = {r.function.name for r in results if not r.ok or r.rezipped} | gone
+    entries = {k: v for k, v in previous.items() if k not in changing}
+    if changing & set(previous):
+        manifest.write(out, entries)
+    for name in sorted(gone):
+        _remove_zip(out, name, previous)
+    for r in results:
+        if not r.ok:
+            _remove_zip(out, r.function.name, previous)
+        elif r.rezipped:
+            os.replace(_staging_path(out, r.function.name), r.zip_path)
+    for r in results:
+        if r.ok:
+            entries[r.function.name] = _entry(r, out)
+    # Drop entries whose zip vanished (deleted by hand): the manifest never lists a ghost.
+    entries = {k: v for k, v in entries.items() if (out / v.get("zip", "")).is_file()}
+    return manifest.write(out, entries)
+
+
+def _source_date_epoch(env: Mapping[str, str]) -> int | None:
+    value = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(
+            f"SOURCE_DATE_EPOCH must be an integer (seconds since 1970), got {value!r}",
+            hint="unset it, or set it to e.g. $(git log -1 --format=%ct)",
+        ) from None
+
+
+def _ensure_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".gbl-write-test.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(
+            f"the output directory is not writable: {exc.strerror or exc}",
+            where=str(out),
+            hint="fix its permissions, or choose another with --out DIR",
+        ) from exc
+
+
+class _lock:
+    """An exclusive lock on the project's .gbl/ so two builds never interleave their writes."""
+
+    def __init__(self, project_dir: Path, emit: Callable[[Event], None]):
+        from filelock import FileLock
+
+        path = project_dir / LOCK_FILE
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot create {path.parent}: {exc.strerror or exc}", where=str(project_dir),
+                hint="gbl keeps its build directory there; make the project writable",
+            ) from exc
+        self._path = path
+        self._lock = FileLock(str(path))
+        self._emit = emit
+
+    def __enter__(self):
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            self._emit(Event("lock-wait", detail=f"another gbl is building here; waiting for {self._path}"))
+            try:
+                self._lock.acquire(timeout=LOCK_TIMEOUT_S)
+            except Timeout:
+                raise OutputError(
+                    f"another gbl build held the lock for more than {LOCK_TIMEOUT_S} s",
+                    where=str(self._path),
+                    hint="wait for it to finish, or stop it; the lock frees itself when it exits",
+                ) from None
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+def _read_state(project_dir: Path) -> dict:
+    try:
+        data = json.loads((project_dir / STATE_FILE).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_state(project_dir: Path, out: Path, results) -> None:
+    state = _read_state(project_dir)
+    for r in results:
+        key = str(out / f"{r.function.name}.zip")
+        if r.ok and r.recipe:
+            state[key] = {"recipe": r.recipe, "size": r.size, "sha256": r.sha256}
+        else:
+            state.pop(key, None)
+    package.write_atomic(project_dir / STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode())
+
+
+def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previous) -> list[FunctionResult]:
+    state = _read_state(the_plan.project_dir)
+    results: dict[str, FunctionResult] = {}
+    pending: dict[str, tuple[Future, build_mod.Built, str]] = {}
+    buildable = [f for f in the_plan.functions if not f.cgo_files]
+    local = [f for f in buildable if f.builder == "local"]
+    containerised = [f for f in buildable if f.builder == "docker"]
+    pool = _packaging_pool(jobs, len(the_plan.functions))
+
+    def failed(fn: Function, message: str) -> None:
+        results[fn.name] = FunctionResult(fn, ok=False, error=message)
+        emit(Event("failed", fn.name, message))
+
+    def built(b: build_mod.Built) -> None:
+        fn = b.function
+        emit(Event("built", fn.name, "relinked" if b.relinked else "up to date"))
+        try:
+            includes = package.resolve_includes(fn.include, the_plan.project_dir, function=fn.name)
+            recipe = package.recipe(build_mod.binary_identity(b.binary) or "", includes, mtime) + fn.arch + fn.runtime
+        except Exception as exc:  # noqa: BLE001 - reported per function, others go on
+            failed(fn, str(exc))
+            return
+        dest = out / f"{fn.name}.zip"
+        prev = previous.get(fn.name, {})
+        known = state.get(str(dest), {})
+        if known.get("recipe") == recipe and known.get("sha256") == prev.get("sha256") and _zip_matches(dest, prev):
+            results[fn.name] = _reused(fn, dest, prev, b.relinked, recipe)
+            return
+        staged = _staging_path(out, fn.name)
+        future = pool.submit(package_and_verify, b.binary, staged, includes, mtime, fn.arch, fn.runtime)
+        pending[fn.name] = (future, b, recipe)
+
+    try:
+        for fn in the_plan.functions:
+            if fn.cgo_files:
+                failed(fn, build_mod.cgo_failure(fn).output)
+        if local:
+            emit(Event("build", detail=f"go build ({len(local)} function(s))"))
+            _, failures = build_mod.build_local(
+                go, the_plan, local, jobs=jobs, on_built=built,
+                on_failed=lambda f: failed(f.function, f.output),
+            )
+        if containerised:
+            from . import docker_build
+
+            docker_build.build_docker(
+                the_plan, containerised, jobs=jobs, env=environ,
+                on_built=built, on_failed=lambda f: failed(f.function, f.output),
+                on_event=lambda kind, detail: emit(Event(kind, detail=detail)),
+            )
+        for name, (future, b, recipe) in pending.items():
+            fn = b.function
+            try:
+                packaged, verdict = future.result()
+            except Exception as exc:  # noqa: BLE001
+                failed(fn, str(exc))
+                continue
+            results[name] = _fresh(fn, packaged, verdict, b.relinked, recipe, out / f"{name}.zip")
+            if verdict.ok:
+                emit(Event("packaged", name, f"{packaged.size} bytes"))
+            else:
+                packaged.path.unlink()
+                emit(Event("failed", name, "failed verify"))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [results[f.name] for f in the_plan.functions if f.name in results]
+
+
+def _packaging_pool(jobs: int, count: int) -> Executor:
+    # libdeflate holds the GIL while it compresses, so parallel packaging needs processes.
+    if jobs > 1 and count > 1:
+        return ProcessPoolExecutor(max_workers=min(jobs, count))
+    return ThreadPoolExecutor(max_workers=1)
+
+
+def package_and_verify(binary, dest, includes, mtime, arch, runtime):
+    """Zip one function and verify the result (runs in a worker process)."""
+    from . import verify
+
+    packaged = package.package_binary(binary, dest, includes=includes, mtime=mtime)
+    verdict = verify.verify_zip(dest, arch=arch, runtime=runtime)
+    return packaged, verdict
+
+
+def _zip_matches(dest: Path, prev: Mapping) -> bool:
+    try:
+        return dest.stat().st_size == prev.get("size")
+    except OSError:
+        return False
+
+
+def _remove_zip(out: Path, name: str, previous: Mapping) -> None:
+    for path in {out / f"{name}.zip", out / str(previous.get(name, {}).get("zip", f"{name}.zip"))}:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise OutputError(
+                f"cannot remove the stale zip {path}: {exc.strerror}", where=str(path),
+                hint="delete it by hand: it does not match the current sources",
+            ) from exc
+
+
+def _staging_path(out: Path, name: str) -> Path:
+    # A complete zip waits here until the commit step renames it into place (see build()).
+    return out / f".{name}.zip.{os.getpid()}.staged.tmp"
+
+
+def _fresh(fn, packaged, verdict, relinked, recipe, final: Path) -> FunctionResult:
+    problems = [c for c in verdict.checks if c.status == "fail"]
+    return FunctionResult(
+        fn, ok=verdict.ok, zip_path=final if verdict.ok else None, size=packaged.size,
+        sha256=packaged.sha256, code_sha256=packaged.code_sha256, relinked=relinked,
+        rezipped=True, verdict=verdict, error="; ".join(f"{c.id}: {c.message}" for c in problems),
+        go_version=verdict.go_version or "", aws_lambda_go=verdict.aws_lambda_go or "",
+        recipe=recipe,
+    )
+
+
+def _reused(fn, dest, prev, relinked, recipe) -> FunctionResult:
+    return FunctionResult(
+        fn, ok=True, zip_path=dest, size=prev["size"], sha256=prev["sha256"],
+        code_sha256=prev["code_sha256"], relinked=relinked, rezipped=False,
+        go_version=prev.get("go_version", ""), aws_lambda_go=prev.get("aws_lambda_go") or "",
+        recipe=recipe,
+    )
+
+
+def _entry(r: FunctionResult, out: Path) -> dict:
+    fn = r.function
+    return {
+        "package": fn.package,
+        "dir": fn.rel_dir,
+        "arch": fn.arch,
+        "runtime": fn.runtime,
+        "zip": r.zip_path.name,
+        "size": r.size,
+        "sha256": r.sha256,
+        "code_sha256": r.code_sha256,
+        "go_version": r.go_version,
+        "aws_lambda_go": r.aws_lambda_go or None,
+        "builder": fn.builder,
+        "flags": {
+            "GOOS": "linux",
+            "GOARCH": fn.arch,
+            "CGO_ENABLED": "0",
+            "tags": list(fn.tags),
+            "ldflags": fn.ldflags,
+            "trimpath": True,
+            "buildvcs": False,
+            "env": dict(fn.env),
+        },
+        "include": [i.pattern for i in fn.include],
+    }
+
+
+def zip_binary(
+    binary: Path | str,
+    dest: Path | str | None = None,
+    *,
+    include: Sequence[Path | str] = (),
+    include_executable: Sequence[Path | str] = (),
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> package.Packaged:
+    """Package an existing binary as ``bootstrap`` (``gbl zip``); its own file mode is ignored.
+
+    Extra files keep the relative path they were given by (forward slashes), or their base name
+    when given as an absolute path or one that leaves the working directory.
+    """
+    base = Path(cwd) if cwd else Path.cwd()
+    binary = base / Path(binary)
+    if not binary.is_file():
+        raise UsageError(f"no such file: {binary}", hint="pass the path of a binary built for Linux")
+    dest = base / Path(dest) if dest else binary.with_suffix(".zip") if binary.suffix else binary.parent / f"{binary.name}.zip"
+    includes = []
+    # Modes come from the caller, never from the host file: 0644, or 0755 when declared executable.
+    for item, executable in [(i, False) for i in include] + [(i, True) for i in include_executable]:
+        src = base / Path(item)
+        if not src.is_file():
+            raise UsageError(f"--include {item}: no such file")
+        rel = Path(item)
+        name = rel.as_posix() if not rel.is_absolute() and ".." not in rel.parts else src.name
+        includes.append((name.replace("\\", "/"), src, executable))
+    includes.sort()
+    return package.package_binary(binary, dest, includes=includes, mtime=_source_date_epoch(_env(env)))
+
+
+def merge_manifests(dirs: Sequence[Path | str], out_dir: Path | str) -> Path:
+    """``gbl manifest merge``: one manifest (and every zip) from the outputs of shard builds.
+
+    A function built by two shards with different results is a conflict; every zip is checked
+    against its manifest sha256 before it is copied.
+    """
+    import hashlib
+    import shutil
+
+    out = Path(out_dir)
+    merged = manifest.merge([Path(d) for d in dirs])
+    _ensure_writable(out)
+    for name, entry in merged.items():
+        src = next((Path(d) / entry["zip"] for d in dirs if (Path(d) / entry["zip"]).is_file()), None)
+        if src is None:
+            raise UsageError(f"function {name!r}: {entry['zip']} is in a manifest but in none of the directories")
+        if hashlib.sha256(src.read_bytes()).hexdigest() != entry.get("sha256"):
+            raise UsageError(
+                f"function {name!r}: {src} does not match its manifest sha256",
+                hint="the shard output was changed after it was built; rebuild it",
+            )
+        dest = out / entry["zip"]
+        if src.resolve() != dest.resolve():
+            package.write_atomic(dest, src.read_bytes())
+    return manifest.write(out, merged)
