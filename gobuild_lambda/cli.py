@@ -60,6 +60,7 @@ def plan_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list directories that are not functions, and why."),
 ) -> None:
     """Show the functions found and the settings each will be built with."""
+    from .docker_build import default_image
     from .pipeline import make_plan
 
     plan = make_plan(project, arch=_check_arch(arch))
@@ -80,7 +81,7 @@ def plan_cmd(
     for col in ("function", "package dir", "arch", "runtime", "builder", "tags", "ldflags"):
         table.add_column(col)
     for f in plan.functions:
-        builder = f.builder if f.builder == "local" else f"docker ({f.image or 'golang:' + (plan.go_directive or '?')})"
+        builder = f.builder if f.builder == "local" else f"docker ({f.image or default_image(plan) or '?'})"
         table.add_row(f.name, f.rel_dir, f.arch, f.runtime, builder, ",".join(f.tags), f.ldflags)
     _stdout().print(table)
     err = _stderr()
@@ -336,6 +337,68 @@ def zip_cmd(
         raise errors.VerifyFailed(f"{packaged.path} would not run on Lambda", verdicts=[verdict])
 
 
+# ------------------------------------------------------------------------------------- migrate
+@app.command("migrate")
+def migrate_cmd(
+    templates: Optional[List[Path]] = typer.Argument(
+        None, help="SAM / CloudFormation templates, YAML or JSON (default: every template in DIR that still uses go1.x)."),
+    project: Path = ProjectOpt,
+    write: bool = typer.Option(False, "--write", help="Rewrite the templates in place (atomically) instead of printing a diff."),
+    check: bool = typer.Option(False, "--check", help="Exit 9 when a template still uses go1.x (for CI)."),
+    runtime: Optional[str] = typer.Option(None, "--runtime", help="provided.al2023 or provided.al2 (default: each function's runtime in gbl.toml)."),
+    arch: Optional[str] = ArchOpt,
+) -> None:
+    """Move go1.x functions in SAM / CloudFormation templates to gbl's zips on provided.al2023."""
+    from rich.markup import escape
+
+    from .migrate import find_go1x_templates, migrate_files
+    from .pipeline import make_plan
+
+    if runtime is not None and runtime not in ("provided.al2023", "provided.al2"):
+        raise errors.UsageError(f"--runtime must be provided.al2023 or provided.al2, got {runtime!r}")
+    plan = make_plan(project, arch=_check_arch(arch))
+    err = _stderr()
+    paths = list(templates or ())
+    if not paths:
+        paths = [_cwd_relative(p) for p in find_go1x_templates(plan.project_dir)]
+        if not paths:
+            err.print(f"no template in {escape(str(plan.project_dir))} uses go1.x")
+    report = migrate_files(paths, plan, runtime=runtime, arch=arch, write=write)
+    for r in report.results:
+        if not write:
+            typer.echo(r.diff(), nl=False)
+        if r.changed:
+            verb = "migrated" if write else "would migrate"
+            err.print(f"{verb} {escape(r.label)}: {len(r.changes)} change(s)")
+        else:
+            err.print(f"{escape(r.label)}: nothing to change")
+    for p in report.all_problems:
+        err.print(f"[yellow]warning:[/] {escape(str(p))}")
+    if check:
+        report.check(written=write)
+
+
+def _cwd_relative(path: Path) -> Path:
+    try:
+        return Path(os.path.relpath(path))
+    except ValueError:  # another drive (Windows)
+        return path
+
+
+# ---------------------------------------------------------------------------------------- init
+@app.command("init")
+def init_cmd(
+    project: Path = ProjectOpt,
+    force: bool = typer.Option(False, "--force", help="Replace gbl.toml, Makefile and the workflow if they exist."),
+) -> None:
+    """Write gbl.toml (every setting shown), a Makefile that calls gbl, and a GitHub Actions workflow."""
+    from .pipeline import make_plan
+    from .scaffold import init_project
+
+    for written in init_project(make_plan(project), force=force):
+        typer.echo(str(written))
+
+
 # ------------------------------------------------------------------------------------ manifest
 manifest_app = typer.Typer(help="Work with dist/manifest.json files.", no_args_is_help=True)
 app.add_typer(manifest_app, name="manifest")
@@ -365,7 +428,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        app(args=argv, prog_name="gbl", standalone_mode=False)
+        # Typer turns KeyboardInterrupt into Exit(130) and, outside standalone mode, *returns* it.
+        rv = app(args=argv, prog_name="gbl", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv != errors.EXIT_OK:
+            if rv == errors.EXIT_INTERRUPTED:
+                _stderr().print("[red]interrupted[/]")
+            sys.exit(rv)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

@@ -1,0 +1,230 @@
+"""gbl init: gbl.toml, a drop-in Makefile and a CI workflow, never overwriting without --force."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+import gobuild_lambda
+from gobuild_lambda import config as config_mod
+from gobuild_lambda import errors
+from gobuild_lambda.config import Config, Settings
+from gobuild_lambda.planner import Function, Plan
+from gobuild_lambda.scaffold import WORKFLOW, init_project, render_files, templates_dir
+
+from conftest import SAMPLE, copy_project
+
+needs_go = pytest.mark.skipif(shutil.which("go") is None, reason="needs the Go toolchain")
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+GBL = f'"{sys.executable}" -m gobuild_lambda'
+
+
+def fake_function(name: str, arch: str = "amd64", rel_dir: str | None = None) -> Function:
+    rel_dir = rel_dir or f"cmd/{name}"
+    return Function(
+        name=name, package=f"example.com/m/{rel_dir}", rel_dir=rel_dir, arch=arch, runtime="provided.al2023",
+        tags=("lambda.norpc",), ldflags="-s -w", env=(), include=(), builder="local", image="",
+        memory=128, timeout=3,
+    )
+
+
+def fake_plan(project: Path, functions, config: Config | None = None) -> Plan:
+    return Plan(project, "example.com/m", "1.22", "", config or Config(path=None), tuple(functions), ())
+
+
+def zips(dist: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(dist.glob("*.zip"))}
+
+
+# --------------------------------------------------------------------------------- sample_project
+@needs_go
+def test_init_on_sample_project_refuses_then_writes_with_force(tmp_path):
+    project = copy_project(SAMPLE, tmp_path / "sample_project")
+    plan = gobuild_lambda.plan(project)
+    # sample_project already has a gbl.toml: nothing at all is written
+    with pytest.raises(errors.UsageError) as exc:
+        init_project(plan, force=False)
+    assert "gbl.toml" in str(exc.value) and "--force" in str(exc.value)
+    assert exc.value.exit_code == errors.EXIT_USAGE
+    assert not (project / "Makefile").exists() and not (project / WORKFLOW).exists()
+
+    written = init_project(plan, force=True)
+    assert [w.path for w in written] == [project / "gbl.toml", project / "Makefile", project / WORKFLOW]
+    assert [w.replaced for w in written] == [True, False, False]
+    assert str(written[1]).startswith(f"wrote {project / 'Makefile'}: ")
+    assert "build, api, echo, nightly-report, verify" in written[1].what
+
+    # the regenerated gbl.toml plans the same functions with the same settings
+    again = gobuild_lambda.plan(project)
+    assert again.functions == plan.functions
+
+    # a second init refuses, naming every file, and changes nothing
+    before = {w.path: w.path.read_bytes() for w in written}
+    with pytest.raises(errors.UsageError) as exc:
+        init_project(again, force=False)
+    for w in written:
+        assert str(w.path) in str(exc.value)
+    assert {p: p.read_bytes() for p in before} == before
+
+
+@needs_go
+@needs_make
+def test_make_build_produces_the_same_zips_as_gbl_build(tmp_path):
+    project = copy_project(SAMPLE, tmp_path / "sample_project")
+    init_project(gobuild_lambda.plan(project), force=True)
+
+    def make(*args: str) -> subprocess.CompletedProcess:
+        proc = subprocess.run(["make", *args, f"GBL={GBL}"], cwd=project, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    make("build")
+    by_make = zips(project / "dist")
+    assert sorted(by_make) == ["api.zip", "echo.zip", "nightly-report.zip"]
+
+    make("clean")
+    assert not (project / "dist").exists() and not (project / ".gbl").exists()
+    proc = subprocess.run([sys.executable, "-m", "gobuild_lambda", "build"], cwd=project,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert zips(project / "dist") == by_make
+
+    make("clean")
+    make("echo")  # one function's target builds that function only
+    assert zips(project / "dist") == {"echo.zip": by_make["echo.zip"]}
+
+
+# ------------------------------------------------------------------------------------- Makefile
+@needs_make
+def test_makefile_targets_call_gbl(tmp_path):
+    plan = fake_plan(tmp_path, [fake_function("api"), fake_function("build", rel_dir="cmd/tools/build"),
+                                fake_function("nightly-report", rel_dir="cmd/jobs/nightly-report")])
+    init_project(plan)
+    text = (tmp_path / "Makefile").read_text()
+    recipes = [line for line in text.splitlines() if line.startswith("\t")]
+    assert recipes and all(line.startswith("\t$(GBL) ") or line == "\trm -rf dist .gbl" for line in recipes)
+    assert "    $(GBL)" not in text  # recipes are tab-indented
+
+    def dry(target: str) -> list[str]:
+        proc = subprocess.run(["make", "-n", target], cwd=tmp_path, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split("\n")[:-1]
+
+    assert dry("build") == ["gbl build "]
+    assert dry("api") == ["gbl build  api"]
+    assert dry("nightly-report") == ["gbl build  nightly-report"]
+    assert dry("build-build") == ["gbl build  build"]  # a function named like a fixed target
+    assert dry("verify") == ["gbl verify "]
+    assert dry("invoke-nightly-report") == ["gbl invoke  nightly-report"]
+    assert dry("clean") == ["rm -rf dist .gbl"]
+    proc = subprocess.run(["make", "-n"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.stdout == "gbl build \n"  # build is the default goal
+    proc = subprocess.run(["make", "-n", "api", "GBL=python -m gobuild_lambda", "BUILDFLAGS=--docker"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert proc.stdout == "python -m gobuild_lambda build --docker api\n"
+
+
+# ------------------------------------------------------------------------------------ workflow
+def load_workflow(path: Path) -> dict:
+    return YAML(typ="safe").load(path.read_text())
+
+
+def test_workflow_is_valid_yaml_with_the_expected_steps(tmp_path):
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: go1.x\n")
+    init_project(fake_plan(tmp_path, [fake_function("api"), fake_function("echo", "arm64")]))
+    doc = load_workflow(tmp_path / ".github" / "workflows" / "gbl.yml")
+    assert set(doc[True] if True in doc else doc["on"]) >= {"push", "pull_request"}  # YAML 1.1 reads `on` as true
+    job = doc["jobs"]["build"]
+    assert job["runs-on"] == "ubuntu-latest" and "defaults" not in job
+    steps = job["steps"]
+    uses = [s.get("uses", "").split("@")[0] for s in steps]
+    assert uses[:2] == ["actions/checkout", "actions/setup-go"]
+    assert {"actions/cache", "actions/setup-python", "actions/upload-artifact"} <= set(uses)
+    runs = [s["run"] for s in steps if "run" in s]
+    assert "gbl build" in runs and "gbl verify" in runs
+    assert runs.index("gbl build") < runs.index("gbl verify")
+    assert "gbl migrate --check template.yaml" in runs
+    assert any(r.startswith('python -m pip install "gobuild-lambda==') for r in runs)
+    setup_go = steps[uses.index("actions/setup-go")]["with"]
+    assert setup_go["go-version-file"] == "go.mod"
+    cache = steps[uses.index("actions/cache")]["with"]
+    assert "${{ steps.go-env.outputs.build-cache }}" in cache["path"]
+    assert "hashFiles('go.sum')" in cache["key"]
+    upload = steps[uses.index("actions/upload-artifact")]["with"]
+    assert upload["path"] == "dist/" and upload["if-no-files-found"] == "error"
+
+
+def test_arm64_projects_get_an_arm64_runner_and_subdirectories_a_working_directory(tmp_path):
+    (tmp_path / ".git").mkdir()
+    project = tmp_path / "services" / "orders"
+    project.mkdir(parents=True)
+    plan = fake_plan(project, [fake_function("api", "arm64")])
+    written = init_project(plan)
+    assert written[2].path == tmp_path / ".github" / "workflows" / "gbl.yml"  # where GitHub reads it
+    job = load_workflow(written[2].path)["jobs"]["build"]
+    assert job["runs-on"] == "ubuntu-24.04-arm"
+    assert job["defaults"]["run"]["working-directory"] == "services/orders"
+    steps = {s["name"]: s for s in job["steps"]}
+    assert steps["Set up Go"]["with"]["go-version-file"] == "services/orders/go.mod"
+    assert steps["Upload dist/"]["with"]["path"] == "services/orders/dist/"
+    assert "gbl migrate" not in written[2].path.read_text()  # no templates in this project
+
+
+# ------------------------------------------------------------------------------------ gbl.toml
+def test_gbl_toml_round_trips_every_setting(tmp_path):
+    source = """
+[defaults]
+arch = "arm64"
+tags = ["prod", "otel"]
+ldflags = "-X main.version=1.2.3"
+env = { GOARM64 = "v8.2", "X.Y" = "a \\"quoted\\" value" }
+include = ["config/*.json", { path = "bin/helper", executable = true }]
+builder = "docker"
+image = "golang:1.23"
+memory = 512
+timeout = 30
+
+[functions."cmd/b/worker"]
+name = "worker-b"
+arch = "amd64"
+runtime = "provided.al2"
+
+[functions.api]
+tags = []
+
+[docker]
+network = "none"
+ssh_agent = true
+
+[invoke]
+emulator = "/opt/rie"
+"""
+    cfg = config_mod.parse(source, tmp_path / "gbl.toml")
+    functions = [fake_function("api"), fake_function("worker-b", rel_dir="cmd/b/worker"),
+                 fake_function("worker", rel_dir="cmd/a/worker")]
+    files = render_files(fake_plan(tmp_path, functions, cfg))
+    text = files[0].text
+    again = config_mod.parse(text, tmp_path / "gbl.toml")
+    assert again.defaults == cfg.defaults
+    assert again.docker == cfg.docker and again.invoke == cfg.invoke
+    for fc in cfg.functions:
+        assert again.function(fc.key) == fc
+    assert again.function("cmd/a/worker") is not None  # a function with no table yet gets one
+    # every setting appears, commented out where the project does not set it
+    for name in Settings.__dataclass_fields__:
+        assert f"\n{name} = " in text or f"\n# {name} = " in text, name
+    assert '[functions."cmd/b/worker"]' in text
+
+
+def test_templates_ship_with_the_package():
+    base = templates_dir()
+    for name in ("gbl.toml.j2", "Makefile.j2", "gbl.yml.j2"):
+        assert (base / name).is_file(), name
+    assert "\t$(GBL) build" in (base / "Makefile.j2").read_text(encoding="utf-8")
