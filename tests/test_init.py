@@ -20,8 +20,6 @@ from gobuild_lambda.scaffold import WORKFLOW, init_project, render_files, templa
 
 from conftest import SAMPLE, copy_project
 
-needs_go = pytest.mark.skipif(shutil.which("go") is None, reason="needs the Go toolchain")
-needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 GBL = f'"{sys.executable}" -m gobuild_lambda'
 
 
@@ -43,7 +41,6 @@ def zips(dist: Path) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------------- sample_project
-@needs_go
 def test_init_on_sample_project_refuses_then_writes_with_force(tmp_path):
     project = copy_project(SAMPLE, tmp_path / "sample_project")
     plan = gobuild_lambda.plan(project)
@@ -73,8 +70,6 @@ def test_init_on_sample_project_refuses_then_writes_with_force(tmp_path):
     assert {p: p.read_bytes() for p in before} == before
 
 
-@needs_go
-@needs_make
 def test_make_build_produces_the_same_zips_as_gbl_build(tmp_path):
     project = copy_project(SAMPLE, tmp_path / "sample_project")
     init_project(gobuild_lambda.plan(project), force=True)
@@ -101,7 +96,6 @@ def test_make_build_produces_the_same_zips_as_gbl_build(tmp_path):
 
 
 # ------------------------------------------------------------------------------------- Makefile
-@needs_make
 def test_makefile_targets_call_gbl(tmp_path):
     plan = fake_plan(tmp_path, [fake_function("api"), fake_function("build", rel_dir="cmd/tools/build"),
                                 fake_function("nightly-report", rel_dir="cmd/jobs/nightly-report")])

@@ -365,7 +365,7 @@ def test_quoting_style_is_kept_and_unsafe_paths_are_quoted():
 
 def test_diff_applies_with_patch(tmp_path):
     if shutil.which("patch") is None:
-        pytest.skip("patch is not installed")
+        pytest.fail("patch is not installed (Debian package patch; .ci/setup installs it)")
     project = copy_fixture("sam", tmp_path)
     text = read(project / "template.yaml")
     diff = migrate_template(text, TARGETS, path=Path("template.yaml")).diff()
