@@ -1,0 +1,825 @@
+"""Docker builds: the very same ``go build`` as builder.py, run inside a golang image.
+
+The only module that talks to Docker, through the ``docker`` Python SDK (never the docker CLI).
+Each ``go build`` call of :func:`builder.plan_calls` runs in one short-lived container:
+
+* the module root is mounted read-only at ``/src``; only the build directory (``.gbl/build``, at
+  ``/src/.gbl/build``) and the two caches are writable;
+* the Go module cache and build cache are host directories (``[docker] cache_dir``, default
+  ``~/.cache/gbl/docker``) mounted at ``/gbl/cache/{mod,build}``, so a warm build downloads and
+  recompiles nothing;
+* the container runs as the host user's uid:gid with a tmpfs ``HOME`` (``/gbl/home``) and a
+  read-only root filesystem, so nothing gbl writes is owned by root;
+* ``GOPROXY``, ``GOPRIVATE`` and friends pass from the host (:data:`PASS_THROUGH`); ``~/.netrc``
+  and the SSH agent socket are mounted only when asked for, read-only, and never copied;
+* every container carries gbl's labels and is removed in a ``finally``, on success, failure,
+  Ctrl-C or SIGTERM alike.
+
+Grouping, arguments and error attribution are builder.py's (``plan_calls``; a failed group is
+rebuilt one function at a time); only the ``-o`` directory differs between the host's and the
+container's command line.  With ``-trimpath`` and the same Go release, the binaries (and so the
+zips) are byte-identical.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator, Mapping, Sequence
+
+from . import builder
+from .builder import Built, BuildFailure, GoBuildCall
+from .errors import DockerError, OutputError
+from .planner import Function, Plan
+
+# Where things are inside the build container (always POSIX paths, whatever the host OS).
+CONTAINER_SRC = "/src"
+CONTAINER_BUILD = f"{CONTAINER_SRC}/{builder.BUILD_DIR.as_posix()}"
+CONTAINER_HOME = "/gbl/home"  # a tmpfs: nothing in it outlives the container
+CONTAINER_GOMODCACHE = "/gbl/cache/mod"
+CONTAINER_GOCACHE = "/gbl/cache/build"
+CONTAINER_NETRC = f"{CONTAINER_HOME}/.netrc"
+CONTAINER_KNOWN_HOSTS = f"{CONTAINER_HOME}/.ssh/known_hosts"
+CONTAINER_GITCONFIG = f"{CONTAINER_HOME}/.gitconfig"
+CONTAINER_SSH_AUTH_SOCK = "/gbl/ssh-agent.sock"
+# Subdirectories of the host cache directory.
+CACHE_GOMODCACHE = "gomodcache"
+CACHE_GOCACHE = "gocache"
+# Go settings copied from the host (its environment, else its `go env -w` file) into containers.
+PASS_THROUGH = (
+    "GOPROXY", "GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOSUMDB", "GOINSECURE", "GOFLAGS",
+    "GOAMD64", "GOARM64", "GOEXPERIMENT", "GOAUTH", "GOVCS",
+)
+# Labels on every container gbl starts: `docker ps -a --filter label=gbl.managed=1` finds them.
+LABEL_MANAGED = "gbl.managed"
+LABEL_PROJECT = "gbl.project"
+LABEL_RUN = "gbl.run"
+LABEL_IMAGE = "gbl.image"
+# Docker Desktop for Mac exposes the host's SSH agent to containers at this fixed path.
+_DOCKER_DESKTOP_MAC_SSH = "/run/host-services/ssh-auth.sock"
+_API_TIMEOUT_S = 300  # per API call; waiting for a build has no timeout
+_TOOLCHAIN = re.compile(r"^go(\d+(?:\.\d+)*(?:(?:rc|beta)\d+)?)")
+_DOWNLOADING = "go: downloading "
+_PULL_HINT = (
+    "pull it (`docker pull {image}`), build or load it under that name (`docker build -t {image} .`,"
+    " `docker load`), or choose another with --image or `image = \"...\"` in gbl.toml"
+)
+
+EventSink = Callable[[str, str], None]
+
+
+# ------------------------------------------------------------------------------------ the image
+def default_image(plan: Plan) -> str | None:
+    """The official golang image matching go.mod: its ``toolchain`` line, else its ``go`` line.
+
+    ``toolchain go1.23.4`` gives ``golang:1.23.4``; ``go 1.23`` gives ``golang:1.23``.  None when
+    go.mod has neither.
+    """
+    m = _TOOLCHAIN.match(plan.toolchain or "")
+    if m:
+        return f"golang:{m.group(1)}"
+    if plan.go_directive:
+        return f"golang:{plan.go_directive}"
+    return None
+
+
+def image_for(fn: Function, plan: Plan) -> str:
+    """The image ``fn`` is built in: its ``image`` setting, else :func:`default_image`."""
+    image = fn.image or default_image(plan)
+    if not image:
+        raise DockerError(
+            f"function {fn.name}: no image to build in: go.mod has no `go` or `toolchain` line",
+            where=str(plan.project_dir / "go.mod"),
+            hint='choose one with --image or `image = "golang:1.23"` in gbl.toml',
+        )
+    return image
+
+
+# ---------------------------------------------------------------------------------- the settings
+@dataclass(frozen=True)
+class DockerSettings:
+    """Everything about the build containers that comes from gbl.toml and the host, resolved."""
+
+    cache_dir: Path  # holds gomodcache/ and gocache/
+    network: str | None  # Docker network mode; None = the daemon's default
+    user: str | None  # "uid:gid"; None where the host has no uids (Windows)
+    go_env: tuple[tuple[str, str], ...]  # PASS_THROUGH values from the host
+    netrc: Path | None = None  # host file mounted read-only at CONTAINER_NETRC
+    ssh_auth_sock: str | None = None  # host socket mounted at CONTAINER_SSH_AUTH_SOCK
+    known_hosts: Path | None = None  # host file mounted read-only at CONTAINER_KNOWN_HOSTS
+    gitconfig: Path | None = None  # host ~/.gitconfig (its url.*.insteadOf rules), read-only
+    passwd: Path | None = None  # generated /etc/passwd naming the uid (ssh refuses unknown uids)
+
+    @property
+    def gomodcache(self) -> Path:
+        return self.cache_dir / CACHE_GOMODCACHE
+
+    @property
+    def gocache(self) -> Path:
+        return self.cache_dir / CACHE_GOCACHE
+
+
+def resolve_settings(plan: Plan, env: Mapping[str, str], *, platform: str = sys.platform) -> DockerSettings:
+    """Read ``[docker]`` of gbl.toml and the host environment ``env``; check what they name."""
+    cfg = plan.config.docker
+    where = str(plan.config.path) if plan.config.path else None
+    base = plan.config.path.parent if plan.config.path else plan.project_dir
+    if cfg.cache_dir:
+        cache_dir = _expand(cfg.cache_dir, env)
+        if not cache_dir.is_absolute():
+            cache_dir = base / cache_dir
+    else:
+        cache_dir = default_cache_dir(env, platform=platform)
+    uid, gid = _host_ids()
+    user = f"{uid}:{gid}" if uid is not None else None
+
+    netrc = None
+    if cfg.netrc:
+        netrc = _netrc_path(env, platform)
+        if not netrc.is_file():
+            raise DockerError(
+                f"[docker] netrc = true, but there is no {netrc}",
+                where=where,
+                hint="create it with the credentials for your private module host "
+                "(machine HOST login USER password TOKEN), set NETRC to its path, "
+                "or remove `netrc = true`",
+            )
+    sock = known_hosts = gitconfig = passwd = None
+    if cfg.ssh_agent:
+        host_sock = env.get("SSH_AUTH_SOCK", "")
+        if not host_sock:
+            raise DockerError(
+                "[docker] ssh_agent = true, but SSH_AUTH_SOCK is not set: no SSH agent to forward",
+                where=where,
+                hint="start one and add your key (`eval \"$(ssh-agent)\"; ssh-add`), "
+                "or remove `ssh_agent = true`",
+            )
+        if platform == "darwin":
+            sock = _DOCKER_DESKTOP_MAC_SSH  # a macOS socket cannot be bind-mounted into the VM
+        else:
+            if not Path(host_sock).exists():
+                raise DockerError(
+                    f"[docker] ssh_agent = true, but SSH_AUTH_SOCK names no socket: {host_sock}",
+                    where=where,
+                    hint="restart your SSH agent (`eval \"$(ssh-agent)\"; ssh-add`) in this shell",
+                )
+            sock = host_sock
+        home = _home(env)
+        known_hosts = home / ".ssh" / "known_hosts" if (home / ".ssh" / "known_hosts").is_file() else None
+        gitconfig = home / ".gitconfig" if (home / ".gitconfig").is_file() else None
+        if uid is not None:
+            passwd = plan.project_dir / ".gbl" / "docker" / "passwd"
+    return DockerSettings(
+        cache_dir=cache_dir,
+        network=cfg.network or None,
+        user=user,
+        go_env=tuple(sorted(go_env(env, platform=platform).items())),
+        netrc=netrc,
+        ssh_auth_sock=sock,
+        known_hosts=known_hosts,
+        gitconfig=gitconfig,
+        passwd=passwd,
+    )
+
+
+def default_cache_dir(env: Mapping[str, str], *, platform: str = sys.platform) -> Path:
+    """``$XDG_CACHE_HOME/gbl/docker``, else ``%LOCALAPPDATA%\\gbl\\docker`` on Windows, else
+    ``~/.cache/gbl/docker``."""
+    if env.get("XDG_CACHE_HOME") and Path(env["XDG_CACHE_HOME"]).is_absolute():
+        return Path(env["XDG_CACHE_HOME"]) / "gbl" / "docker"
+    if platform == "win32" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "gbl" / "docker"
+    return _home(env) / ".cache" / "gbl" / "docker"
+
+
+def go_env(env: Mapping[str, str], *, platform: str = sys.platform) -> dict[str, str]:
+    """The :data:`PASS_THROUGH` settings as the host's ``go`` sees them: ``env`` first, then the
+    user's ``go env -w`` file (``$GOENV``, else ``<config dir>/go/env``)."""
+    values: dict[str, str] = {}
+    path = _goenv_file(env, platform)
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        for line in text.splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and key in PASS_THROUGH:
+                values[key] = value
+    for key in PASS_THROUGH:
+        if key in env:
+            values[key] = env[key]
+    return values
+
+
+def _goenv_file(env: Mapping[str, str], platform: str) -> Path | None:
+    if "GOENV" in env:
+        return None if env["GOENV"] in ("", "off") else Path(env["GOENV"])
+    try:
+        home = _home(env)
+    except DockerError:
+        return None
+    if platform == "win32":
+        base = Path(env["APPDATA"]) if env.get("APPDATA") else None
+    elif platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        xdg = env.get("XDG_CONFIG_HOME", "")
+        base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".config"
+    return base / "go" / "env" if base is not None else None
+
+
+def _netrc_path(env: Mapping[str, str], platform: str) -> Path:
+    if env.get("NETRC"):
+        return Path(env["NETRC"])
+    home = _home(env)
+    if platform == "win32" and not (home / ".netrc").exists():
+        return home / "_netrc"
+    return home / ".netrc"
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    for key in ("HOME", "USERPROFILE"):
+        if env.get(key):
+            return Path(env[key])
+    try:
+        import pwd
+
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except (ImportError, KeyError, AttributeError):
+        raise DockerError(
+            "cannot tell the home directory: HOME is not set",
+            hint="set HOME, or set [docker] cache_dir in gbl.toml",
+        ) from None
+
+
+def _expand(value: str, env: Mapping[str, str]) -> Path:
+    if value == "~" or value.startswith(("~/", "~\\")):
+        return _home(env) / value[2:] if len(value) > 1 else _home(env)
+    return Path(value)
+
+
+def _host_ids() -> tuple[int | None, int | None]:
+    getuid = getattr(os, "getuid", None)
+    getgid = getattr(os, "getgid", None)
+    if getuid is None or getgid is None:
+        return None, None
+    return getuid(), getgid()
+
+
+# ------------------------------------------------------------------------------ the container
+def container_args(args: Sequence[str], build_root: Path) -> tuple[str, ...]:
+    """A call's ``go`` arguments as run inside the container: only the ``-o`` directory (under
+    ``build_root`` on the host) is translated to its place under :data:`CONTAINER_BUILD`."""
+    args = list(args)
+    i = args.index("-o")
+    rel = Path(args[i + 1].rstrip("/\\")).relative_to(build_root)
+    args[i + 1] = str(PurePosixPath(CONTAINER_BUILD, *rel.parts)) + "/"
+    return tuple(args)
+
+
+def container_environment(settings: DockerSettings, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The container's environment: host pass-through, then the call's own, then gbl's paths."""
+    environment = dict(settings.go_env)
+    environment.update(overrides)
+    environment.update({
+        "HOME": CONTAINER_HOME,
+        "GOMODCACHE": CONTAINER_GOMODCACHE,
+        "GOCACHE": CONTAINER_GOCACHE,
+        "GOTOOLCHAIN": "local",  # the image's Go builds, or the build fails: never a download
+    })
+    if settings.netrc is not None:
+        environment["NETRC"] = CONTAINER_NETRC
+    if settings.ssh_auth_sock is not None:
+        environment["SSH_AUTH_SOCK"] = CONTAINER_SSH_AUTH_SOCK
+    return environment
+
+
+def container_spec(
+    plan: Plan, settings: DockerSettings, image: str, args: Sequence[str],
+    overrides: Mapping[str, str], labels: Mapping[str, str],
+) -> dict:
+    """Keyword arguments for ``client.containers.create`` (no Docker needed: a pure function)."""
+    from docker.types import LogConfig, Mount
+
+    project = plan.project_dir
+    mounts = [
+        Mount(CONTAINER_SRC, str(project), type="bind", read_only=True),
+        Mount(CONTAINER_BUILD, str(project / builder.BUILD_DIR), type="bind", read_only=False),
+        Mount(CONTAINER_GOMODCACHE, str(settings.gomodcache), type="bind", read_only=False),
+        Mount(CONTAINER_GOCACHE, str(settings.gocache), type="bind", read_only=False),
+    ]
+    if settings.netrc is not None:
+        mounts.append(Mount(CONTAINER_NETRC, str(settings.netrc), type="bind", read_only=True))
+    if settings.ssh_auth_sock is not None:
+        mounts.append(Mount(CONTAINER_SSH_AUTH_SOCK, settings.ssh_auth_sock, type="bind", read_only=False))
+    if settings.known_hosts is not None:
+        mounts.append(Mount(CONTAINER_KNOWN_HOSTS, str(settings.known_hosts), type="bind", read_only=True))
+    if settings.gitconfig is not None:
+        mounts.append(Mount(CONTAINER_GITCONFIG, str(settings.gitconfig), type="bind", read_only=True))
+    if settings.passwd is not None:
+        mounts.append(Mount("/etc/passwd", str(settings.passwd), type="bind", read_only=True))
+    spec = {
+        "image": image,
+        "entrypoint": ["go"],
+        "command": list(args),
+        "working_dir": CONTAINER_SRC,
+        "environment": container_environment(settings, overrides),
+        "labels": dict(labels),
+        "mounts": mounts,
+        "tmpfs": {"/tmp": "rw,exec,mode=1777", CONTAINER_HOME: "rw,exec,mode=1777"},
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "log_config": LogConfig(type="json-file"),
+    }
+    if settings.user is not None:
+        spec["user"] = settings.user
+    if settings.network:
+        spec["network_mode"] = settings.network
+    return spec
+
+
+# ------------------------------------------------------------------------------------ the daemon
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the daemon is expected, and why there (for the error message)."""
+
+    host: str | None  # None = the SDK's default socket
+    source: str  # "DOCKER_HOST" | "docker context NAME" | "the default socket"
+
+    def describe(self) -> str:
+        return f"{self.host or _default_host()} ({self.source})"
+
+
+def endpoint(env: Mapping[str, str]) -> Endpoint:
+    """The daemon the ``docker`` CLI would use: DOCKER_HOST, else the current docker context."""
+    if env.get("DOCKER_HOST"):
+        return Endpoint(env["DOCKER_HOST"], "from DOCKER_HOST")
+    name = env.get("DOCKER_CONTEXT") or _current_context(env)
+    if name and name != "default":
+        host = _context_host(env, name)
+        if host:
+            return Endpoint(host, f"docker context {name!r}")
+    return Endpoint(None, "the default socket")
+
+
+def _docker_config_dir(env: Mapping[str, str]) -> Path | None:
+    if env.get("DOCKER_CONFIG"):
+        return Path(env["DOCKER_CONFIG"])
+    try:
+        return _home(env) / ".docker"
+    except DockerError:
+        return None
+
+
+def _current_context(env: Mapping[str, str]) -> str | None:
+    import json
+
+    cfg = _docker_config_dir(env)
+    try:
+        data = json.loads((cfg / "config.json").read_text(encoding="utf-8")) if cfg else {}
+    except (OSError, ValueError):
+        return None
+    return data.get("currentContext") if isinstance(data, dict) else None
+
+
+def _context_host(env: Mapping[str, str], name: str) -> str | None:
+    import hashlib
+    import json
+
+    cfg = _docker_config_dir(env)
+    if cfg is None:
+        return None
+    meta = cfg / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        return data["Endpoints"]["docker"]["Host"] or None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _default_host() -> str:
+    return "npipe:////./pipe/docker_engine" if sys.platform == "win32" else "unix:///var/run/docker.sock"
+
+
+def connect(env: Mapping[str, str]):
+    """A ``docker.DockerClient`` for the daemon the docker CLI would use; DockerError if none answers."""
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise DockerError(
+            f"the docker Python SDK is not installed: {exc}",
+            hint="reinstall gbl (`pip install gobuild-lambda`), which depends on docker>=7",
+        ) from exc
+    ep = endpoint(env)
+    host = ep.host or _default_host()
+    if host.startswith("unix://") and not Path(host[len("unix://"):]).exists():
+        raise _unreachable(ep, f"no socket at {host[len('unix://'):]}")
+    # Never empty: the SDK reads os.environ when given an empty mapping.
+    environment = {k: v for k, v in env.items() if k in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")}
+    environment["DOCKER_HOST"] = host
+    try:
+        client = docker.from_env(environment=environment, timeout=_API_TIMEOUT_S)
+        client.ping()
+    except DockerException as exc:
+        raise _unreachable(ep, _reason(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - requests/urllib3/socket errors of every kind
+        raise _unreachable(ep, _reason(exc)) from None
+    return client
+
+
+def _reason(exc: BaseException) -> str:
+    """The useful part of an SDK / requests error: "[Errno 111] Connection refused", say."""
+    text = str(exc)
+    m = re.search(r"\[Errno (-?\d+)\] ([^'\"()]+)", text) or re.search(r"\w*Error\((\d+), '([^']+)'\)", text)
+    if m:
+        return f"{m.group(2).strip()} (errno {m.group(1)})"
+    return text.removeprefix("Error while fetching server API version: ")
+
+
+def _unreachable(ep: Endpoint, reason: str) -> DockerError:
+    low = reason.lower()
+    if "permission denied" in low:
+        hint = (
+            "your user may not use the Docker socket: add it to the `docker` group "
+            "(`sudo usermod -aG docker $USER`, then log in again), or use rootless Docker "
+            "(and DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock)"
+        )
+    elif "no socket" in low or "no such file" in low or "connection refused" in low:
+        hint = (
+            "is the Docker daemon running? Start it (`sudo systemctl start docker`, or open "
+            "Docker Desktop / colima), or point DOCKER_HOST at it; `docker info` must work. "
+            "Or build without --docker (`builder = \"local\"`)"
+        )
+    elif "invalid" in low or "protocol" in low or "address" in low:
+        hint = "DOCKER_HOST must look like unix:///var/run/docker.sock or tcp://HOST:2376"
+    else:
+        hint = "check that `docker info` works with the same DOCKER_HOST / docker context"
+    return DockerError(f"cannot reach the Docker daemon at {ep.describe()}: {reason}", hint=hint)
+
+
+def ensure_image(client, image: str, emit: EventSink) -> None:
+    """The image is present, or pulled now; DockerError naming it if neither."""
+    from docker.errors import APIError, DockerException, ImageNotFound
+    from docker.utils import parse_repository_tag
+
+    try:
+        client.images.get(image)
+        return
+    except ImageNotFound:
+        pass
+    except APIError as exc:
+        raise DockerError(f"cannot look up the image {image}: {_explain(exc)}") from None
+    emit("pull", f"pulling {image}")
+    repo, tag = parse_repository_tag(image)
+    try:
+        client.images.pull(repo, tag=tag or "latest")
+    except (DockerException, OSError) as exc:
+        raise DockerError(
+            f"the image {image} is not present and cannot be pulled: {_explain(exc)}",
+            hint=_PULL_HINT.format(image=image),
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - requests errors when the daemon goes away
+        raise DockerError(
+            f"the image {image} is not present and cannot be pulled: {exc}",
+            hint=_PULL_HINT.format(image=image),
+        ) from None
+
+
+def _explain(exc: BaseException) -> str:
+    return str(getattr(exc, "explanation", None) or exc)
+
+
+# ------------------------------------------------------------------------------------- the build
+def build_docker(
+    plan: Plan,
+    functions: Sequence[Function],
+    *,
+    jobs: int,
+    env: Mapping[str, str],
+    on_built: Callable[[Built], None] | None = None,
+    on_failed: Callable[[BuildFailure], None] | None = None,
+    on_event: EventSink | None = None,
+) -> tuple[tuple[Built, ...], tuple[BuildFailure, ...]]:
+    """Build ``functions`` in containers; the same calls, results and callbacks as ``build_local``.
+
+    Events (``on_event(kind, detail)``): ``pull`` (an image is being pulled), ``cleanup`` (old
+    containers of this project removed), ``build`` (a container starts), ``download`` (Go fetched a
+    module: ``"path version"``) and ``cache`` (per build: ``"downloads=N new-build-cache-entries=M"``).
+    Raises DockerError when the daemon or an image cannot be used; no container outlives the call.
+    """
+    emit = on_event or (lambda kind, detail: None)
+    if not functions:
+        return (), ()
+    calls = builder.plan_calls(functions, plan.project_dir, jobs=jobs)
+    images = {c: image_for(c.functions[0], plan) for c in calls}
+    settings = resolve_settings(plan, env)
+    client = connect(env)
+    try:
+        if settings.user is not None and _rootless(client):
+            # Rootless Docker maps container root to the invoking user (and the host uid to a
+            # subordinate uid): running as 0:0 there is what leaves files owned by the user.
+            settings = replace(settings, user="0:0")
+        for image in sorted(set(images.values())):
+            ensure_image(client, image, emit)
+        _prepare_host(plan, settings)
+        _sweep(client, plan.project_dir, emit)
+        session = _Session(client, plan, settings, emit)
+        before = _cache_entries(settings.gocache)
+        with _sigterm_as_interrupt():
+            built, failed = session.run(calls, images, jobs, on_built, on_failed)
+        new_entries = max(0, _cache_entries(settings.gocache) - before)
+        emit("cache", f"downloads={session.downloads} new-build-cache-entries={new_entries}")
+        return built, failed
+    finally:
+        client.close()
+
+
+def _rootless(client) -> bool:
+    try:
+        options = client.info().get("SecurityOptions") or []
+    except Exception:  # noqa: BLE001 - an old or odd daemon: assume a rootful one
+        return False
+    return any("name=rootless" in str(o) for o in options)
+
+
+def _prepare_host(plan: Plan, settings: DockerSettings) -> None:
+    """Create every host directory the containers mount, as the host user (never as root)."""
+    for path in (plan.project_dir / builder.BUILD_DIR, settings.gomodcache, settings.gocache):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot create {path}: {exc.strerror or exc}", where=str(path),
+                hint="make it writable, or set [docker] cache_dir in gbl.toml to another directory",
+            ) from exc
+        if not os.access(path, os.W_OK):
+            raise OutputError(
+                f"{path} is not writable by this user, so the build container cannot write it",
+                where=str(path),
+                hint="fix its owner (e.g. `sudo chown -R $(id -u):$(id -g) "
+                f"{path}`), or set [docker] cache_dir in gbl.toml to another directory",
+            )
+    if settings.passwd is not None:
+        # ssh refuses to run as a uid /etc/passwd does not name, and finds ~/.ssh through it.
+        uid, gid = settings.user.split(":")
+        lines = [] if uid == "0" else ["root:x:0:0:root:/root:/sbin/nologin"]
+        lines.append(f"{'root' if uid == '0' else 'gbl'}:x:{uid}:{gid}:gbl:{CONTAINER_HOME}:/bin/sh")
+        from .package import write_atomic
+
+        settings.passwd.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(settings.passwd, ("\n".join(lines) + "\n").encode())
+
+
+def _sweep(client, project_dir: Path, emit: EventSink) -> None:
+    """Remove stopped containers a killed gbl (SIGKILL, power loss) left for this project.
+
+    The project lock is held, so no other gbl is building here; running ones are left alone.
+    """
+    from docker.errors import DockerException
+
+    try:
+        stale = client.containers.list(
+            all=True,
+            filters={"label": [f"{LABEL_MANAGED}=1", f"{LABEL_PROJECT}={project_dir}"],
+                     "status": ["created", "exited", "dead"]},
+        )
+        for c in stale:
+            c.remove(force=True)
+        if stale:
+            emit("cleanup", f"removed {len(stale)} leftover container(s)")
+    except DockerException:
+        pass  # best effort: the build itself reports a daemon that does not answer
+
+
+def _cache_entries(gocache: Path) -> int:
+    """How many entries Go's build cache holds (its 256 two-hex-digit subdirectories)."""
+    total = 0
+    try:
+        subdirs = [d for d in os.scandir(gocache) if d.is_dir() and len(d.name) == 2]
+    except OSError:
+        return 0
+    for d in subdirs:
+        try:
+            total += sum(1 for _ in os.scandir(d.path))
+        except OSError:
+            pass
+    return total
+
+
+class _Cancelled(Exception):
+    """A worker found the session closed (Ctrl-C): it starts nothing more."""
+
+
+class _Session:
+    """The containers of one ``build_docker``: started by workers, all removed by ``close``."""
+
+    def __init__(self, client, plan: Plan, settings: DockerSettings, emit: EventSink):
+        self.client = client
+        self.plan = plan
+        self.settings = settings
+        self.emit = emit
+        self.run_id = uuid.uuid4().hex
+        self.downloads = 0
+        self._lock = threading.Lock()
+        self._containers: dict[str, object] = {}
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def labels(self, image: str) -> dict[str, str]:
+        return {
+            LABEL_MANAGED: "1",
+            LABEL_PROJECT: str(self.plan.project_dir),
+            LABEL_RUN: self.run_id,
+            LABEL_IMAGE: image,
+        }
+
+    def run(self, calls, images, jobs, on_built, on_failed):
+        built: list[Built] = []
+        failed: list[BuildFailure] = []
+
+        def one(call: GoBuildCall):
+            b, f = self.run_call(images[call], call)
+            if not self.closed:
+                for x in b:
+                    if on_built:
+                        on_built(x)
+                for x in f:
+                    if on_failed:
+                        on_failed(x)
+            return b, f
+
+        # Containers start from worker threads only: Ctrl-C lands in this (main) thread, which
+        # then removes them all; a worker never holds a container the main thread cannot see.
+        pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(calls))), thread_name_prefix="gbl-docker")
+        try:
+            futures = [pool.submit(one, call) for call in calls]
+            for fut in futures:
+                b, f = fut.result()
+                built += b
+                failed += f
+        finally:
+            self._shutdown(pool)
+        return tuple(built), tuple(failed)
+
+    def _shutdown(self, pool: ThreadPoolExecutor) -> None:
+        interrupted = False
+        while True:
+            try:
+                self.close()
+                pool.shutdown(wait=True, cancel_futures=True)
+                break
+            except KeyboardInterrupt:  # a second Ctrl-C: keep cleaning up, then re-raise
+                interrupted = True
+        if interrupted:
+            raise KeyboardInterrupt
+
+    def close(self) -> None:
+        """Start nothing more; force-remove every container still here (this stops its build)."""
+        with self._lock:
+            self._closed = True
+            containers = list(self._containers.values())
+        for c in containers:
+            self._remove(c)
+        # A container whose create() answer never arrived still carries this run's label.
+        try:
+            for c in self.client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={self.run_id}"}):
+                self._remove(c)
+        except Exception:  # noqa: BLE001 - best effort; the daemon may be gone
+            pass
+
+    def _remove(self, container) -> None:
+        from docker.errors import NotFound
+
+        try:
+            container.remove(force=True)
+        except NotFound:
+            pass
+        except Exception:  # noqa: BLE001 - "removal already in progress", daemon gone, ...
+            pass
+        with self._lock:
+            self._containers.pop(container.id, None)
+
+    def run_call(self, image: str, call: GoBuildCall) -> tuple[list[Built], list[BuildFailure]]:
+        """``builder.run_call`` in a container: on failure, each function alone, to attribute errors.
+
+        A relink is a binary whose identity (Go build ID and size) changed, as for local builds.
+        """
+        before = {fn: builder.binary_identity(call.binary(fn)) for fn in call.functions}
+        call.out_dir.mkdir(parents=True, exist_ok=True)
+        build_root = self.plan.project_dir / builder.BUILD_DIR
+        proc = self.run_container(image, container_args(call.args, build_root), dict(call.env))
+        if proc.returncode == 0:
+            return [
+                Built(fn, call.binary(fn), before[fn] != builder.binary_identity(call.binary(fn)))
+                for fn in call.functions
+            ], []
+        if len(call.functions) == 1:
+            return [], [BuildFailure(call.functions[0], (proc.stderr or proc.stdout).strip())]
+        built: list[Built] = []
+        failed: list[BuildFailure] = []
+        for fn in call.functions:
+            single = GoBuildCall(
+                (fn,), call.out_dir, (*call.args[: call.args.index("-o") + 2], fn.package), call.env,
+            )
+            b, f = self.run_call(image, single)
+            built += [Built(x.function, x.binary, before[fn] != builder.binary_identity(x.binary)) for x in b]
+            failed += f
+        return built, failed
+
+    def run_container(self, image: str, args: Sequence[str], overrides: Mapping[str, str]) -> subprocess.CompletedProcess:
+        from docker.errors import APIError, DockerException
+
+        if self.closed:
+            raise _Cancelled()
+        spec = container_spec(self.plan, self.settings, image, args, overrides, self.labels(image))
+        try:
+            container = self.client.containers.create(**spec)
+        except APIError as exc:
+            raise DockerError(
+                f"cannot create a build container from {image}: {_explain(exc)}",
+                hint="check [docker] network and cache_dir in gbl.toml, and that the image is a "
+                "golang image with `go` on its PATH",
+            ) from None
+        except DockerException as exc:
+            raise DockerError(f"the Docker daemon failed while creating a container: {exc}") from None
+        with self._lock:
+            self._containers[container.id] = container
+            closed = self._closed
+        if closed:
+            self._remove(container)
+            raise _Cancelled()
+        try:
+            self.emit("build", f"go {' '.join(args)} in {image} ({container.short_id})")
+            try:
+                container.start()
+            except APIError as exc:
+                if self.closed:
+                    raise _Cancelled() from None
+                raise DockerError(
+                    f"cannot start the build container from {image}: {_explain(exc)}",
+                    hint="the image must have `go` on its PATH (the official golang images do)",
+                ) from None
+            status = container.wait(timeout=None)
+            if self.closed:
+                raise _Cancelled()
+            stdout = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+            stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+        except (_Cancelled, DockerError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - requests / docker errors mid-build
+            if self.closed:
+                raise _Cancelled() from None
+            raise DockerError(f"the Docker daemon failed during a build in {image}: {exc}") from None
+        finally:
+            self._remove(container)
+        code = int(status.get("StatusCode", 1))
+        error = (status.get("Error") or {}).get("Message") if isinstance(status.get("Error"), dict) else None
+        if error:
+            stderr += f"\n{error}"
+        for line in stderr.splitlines():
+            if line.startswith(_DOWNLOADING):
+                with self._lock:
+                    self.downloads += 1
+                self.emit("download", line[len(_DOWNLOADING):].strip())
+        return subprocess.CompletedProcess(["go", *args], code, stdout, stderr)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While containers run, SIGTERM unwinds like Ctrl-C so ``finally`` removes them.
+
+    Only when called from the main thread and nobody (e.g. the CLI) handles SIGTERM already; the
+    previous handler is restored afterwards.  The core never exits: KeyboardInterrupt propagates.
+    """
+    sigterm = getattr(signal, "SIGTERM", None)
+    if (
+        sigterm is None
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(sigterm) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(sigterm, handler)
+    try:
+        yield
+    finally:
+        signal.signal(sigterm, previous)
