@@ -14,9 +14,10 @@ import hashlib
 import os
 import re
 import struct
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from .gotool import GoTool
@@ -26,6 +27,8 @@ BUILD_DIR = Path(".gbl") / "build"
 # The flags every build uses: see README "What gbl runs".
 COMMON_FLAGS = ("-trimpath", "-buildvcs=false")
 _VERSION_ELEM = re.compile(r"^v[0-9]+$")
+# How often a running `go build` is checked for binaries it has finished linking.
+LINK_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -56,10 +59,11 @@ class GoBuildCall:
 
 def exe_name(import_path: str) -> str:
     """The file name ``go build -o DIR/`` gives a main package (cmd/go's DefaultExecName)."""
-    p = PurePosixPath(import_path)
-    if _VERSION_ELEM.match(p.name) and str(p.parent) not in (".", ""):
-        return p.parent.name
-    return p.name
+    # String operations, not PurePosixPath: this runs for every function on every build.
+    parent, _, last = import_path.rstrip("/").rpartition("/")
+    if _VERSION_ELEM.match(last) and parent:
+        return parent.rpartition("/")[2]
+    return last
 
 
 def build_env(fn: Function, user_goflags: str = "") -> dict[str, str]:
@@ -88,14 +92,18 @@ def plan_calls(
     """Group functions into ``go build`` calls: equal settings and no two equal output names."""
     root = build_root or (project_dir / BUILD_DIR)
     groups: dict[tuple, list[list[Function]]] = {}
+    names: dict[int, set[str]] = {}  # id(subgroup) -> its output names: linear, not quadratic
     for fn in sorted(functions, key=lambda f: f.package):
         subgroups = groups.setdefault(fn.build_key, [])
+        exe = exe_name(fn.package)
         for sub in subgroups:
-            if all(exe_name(o.package) != exe_name(fn.package) for o in sub):
+            if exe not in names[id(sub)]:
                 sub.append(fn)
+                names[id(sub)].add(exe)
                 break
         else:
             subgroups.append([fn])
+            names[id(subgroups[-1])] = {exe}
     calls = []
     for subgroups in groups.values():
         for i, sub in enumerate(subgroups):
@@ -137,13 +145,75 @@ def run_call(
     go: GoTool, call: GoBuildCall, project_dir: Path
 ) -> tuple[list[Built], list[BuildFailure]]:
     """Run one call; on failure, build its functions one by one to attribute errors."""
-    call.out_dir.mkdir(parents=True, exist_ok=True)
-    before = {fn: binary_identity(call.binary(fn)) for fn in call.functions}
-    proc = go.run(call.args, cwd=project_dir, overrides=dict(call.env))
-    if proc.returncode == 0:
+    return finish_call(go, start_call(go, call.args, call.env, call.out_dir, project_dir), call, project_dir)
+
+
+class Running:
+    """A started ``go build``: its process and what its outputs looked like before it started."""
+
+    def __init__(self, proc: subprocess.Popen, args: tuple[str, ...], env: tuple[tuple[str, str], ...],
+                 out_dir: Path, before: dict[Path, str | None]):
+        self.proc, self.args, self.env, self.out_dir, self.before = proc, args, env, out_dir, before
+
+    def matches(self, call: GoBuildCall) -> bool:
+        """Is this exactly the process ``call`` would start?"""
+        return (self.args, self.env, self.out_dir) == (call.args, call.env, call.out_dir)
+
+    def wait(self) -> None:
+        self.proc.communicate()
+
+
+def start_call(
+    go: GoTool, args: Sequence[str], env: Sequence[tuple[str, str]], out_dir: Path, project_dir: Path,
+    binaries: Iterable[Path] | None = None,
+) -> Running:
+    """Start ``go build`` (``args``) without waiting; ``binaries`` default to every file in out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = list(binaries) if binaries is not None else [p for p in out_dir.iterdir() if p.is_file()]
+    before = {p: binary_identity(p) for p in paths}
+    proc = go.popen(tuple(args), cwd=project_dir, overrides=dict(env))
+    return Running(proc, tuple(args), tuple(env), out_dir, before)
+
+
+def finish_call(
+    go: GoTool, running: Running, call: GoBuildCall, project_dir: Path,
+    on_linked: Callable[[Built], None] | None = None,
+) -> tuple[list[Built], list[BuildFailure]]:
+    """Wait for ``running`` (started for ``call``); report each binary Go writes as it lands.
+
+    While Go links, ``on_linked`` hears of every output whose build ID changed and that held still
+    for one poll, so packaging overlaps the links still to come.  That report is provisional: the
+    caller compares it with the final ``Built`` (``binary_identity``) and repackages on a mismatch.
+    """
+    before = {fn: running.before[call.binary(fn)] if call.binary(fn) in running.before
+              else binary_identity(call.binary(fn)) for fn in call.functions}
+    seen: dict[Function, tuple] = {}  # the output's (size, mtime, inode) at the last poll
+    checked: dict[Function, tuple] = {}  # the key whose build ID was last read
+    reported: set[Function] = set()
+    while True:
+        try:
+            out, err = running.proc.communicate(timeout=LINK_POLL_S if on_linked else None)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        for fn in call.functions:
+            path = call.binary(fn)
+            key = _stat_key(path)
+            if fn in reported or key is None:
+                continue
+            if seen.get(fn) != key:
+                seen[fn] = key  # new or still changing: look again at the next poll
+                continue
+            if checked.get(fn) == key:
+                continue
+            checked[fn] = key
+            if binary_identity(path) != before[fn]:
+                reported.add(fn)
+                on_linked(Built(fn, path, True))
+    if running.proc.returncode == 0:
         return _built(call, before), []
     if len(call.functions) == 1:
-        return [], [BuildFailure(call.functions[0], _clean(proc.stderr or proc.stdout))]
+        return [], [BuildFailure(call.functions[0], _clean(err or out))]
     built: list[Built] = []
     failed: list[BuildFailure] = []
     for fn in call.functions:
@@ -155,6 +225,14 @@ def run_call(
         built += [Built(x.function, x.binary, before[fn] != binary_identity(x.binary)) for x in b]
         failed += f
     return built, failed
+
+
+def _stat_key(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _built(call: GoBuildCall, before: dict) -> list[Built]:
@@ -188,14 +266,35 @@ def build_local(
     jobs: int,
     on_built: Callable[[Built], None] | None = None,
     on_failed: Callable[[BuildFailure], None] | None = None,
+    on_linked: Callable[[Built], None] | None = None,
+    started: Sequence[Running] = (),
 ) -> tuple[tuple[Built, ...], tuple[BuildFailure, ...]]:
-    """Build ``functions`` with the local toolchain; every call runs, failures are collected."""
+    """Build ``functions`` with the local toolchain; every call runs, failures are collected.
+
+    ``started`` are processes begun earlier (a speculative start from the last build's calls): a
+    call one of them matches exactly is finished rather than run again; the rest are waited for
+    (they may write the same directories) before anything else starts.  ``on_linked`` hears of
+    binaries while Go is still linking others (see ``finish_call``).
+    """
     calls = plan_calls(functions, plan.project_dir, jobs=jobs)
+    spare = list(started)
+    claimed: dict[GoBuildCall, Running] = {}
+    for call in calls:
+        match = next((r for r in spare if r.matches(call)), None)
+        if match is not None:
+            spare.remove(match)
+            claimed[call] = match
+    for r in spare:
+        r.wait()
     built: list[Built] = []
     failed: list[BuildFailure] = []
 
     def one(call: GoBuildCall):
-        b, f = run_call(go, call, plan.project_dir)
+        running = claimed.get(call) or start_call(
+            go, call.args, call.env, call.out_dir, plan.project_dir,
+            binaries=[call.binary(f) for f in call.functions],
+        )
+        b, f = finish_call(go, running, call, plan.project_dir, on_linked=on_linked)
         for x in b:
             if on_built:
                 on_built(x)
@@ -204,8 +303,12 @@ def build_local(
                 on_failed(x)
         return b, f
 
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(calls)))) as pool:
-        for b, f in pool.map(one, calls):
-            built += b
-            failed += f
+    if len(calls) == 1:  # the common case: no thread
+        results = [one(calls[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(calls)))) as pool:
+            results = list(pool.map(one, calls))
+    for b, f in results:
+        built += b
+        failed += f
     return tuple(built), tuple(failed)

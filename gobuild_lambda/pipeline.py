@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+import threading
+from concurrent.futures import Executor, Future
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -25,6 +27,9 @@ LOCK_FILE = Path(".gbl") / "lock"
 # What gbl remembers between runs to skip re-zipping: zip path -> recipe, size. Internal; the
 # manifest stays free of host facts (mtimes) so shard manifests merge and builds compare.
 STATE_FILE = Path(".gbl") / "zips.json"
+# The last build's `go build` calls, so the next build can start them while `go list` plans: a
+# speculative start that is used only when the new plan asks for exactly the same calls.
+CALLS_FILE = Path(".gbl") / "calls.json"
 # How long a second `gbl build` waits for the first to finish before giving up.
 LOCK_TIMEOUT_S = 600
 
@@ -111,37 +116,50 @@ def build(
     environ = _env(env)
     emit = on_event or (lambda e: None)
     go = gotool.find(environ)
-    overrides = Settings(arch=arch, builder=builder, image=image or None)
-    full = plan_mod.plan(Path(project_dir), go=go, overrides=overrides)
-    if not full.functions:
-        raise UsageError(
-            f"no functions found: no main package under {plan_mod.CMD_DIR}/",
-            where=str(full.project_dir),
-            hint="put each function in its own directory, e.g. cmd/api/main.go; `gbl plan -v` says what was skipped",
-        )
-    the_plan = full.select(names)
-    if shard is not None:
-        the_plan = the_plan.shard(*shard)
-    emit(Event("plan", detail=f"{len(the_plan.functions)} function(s)"))
-    out = Path(out_dir) if out_dir is not None else the_plan.project_dir / "dist"
-    if not out.is_absolute():
-        out = (Path.cwd() / out).resolve()
     jobs = jobs or os.cpu_count() or 1
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
-    mtime = _source_date_epoch(environ)
+    overrides = Settings(arch=arch, builder=builder, image=image or None)
+    selection = {"names": sorted(names), "shard": list(shard) if shard else None, "arch": arch,
+                 "builder": builder, "image": image or None, "jobs": jobs}
+    with ExitStack() as stack:
+        root = Path(project_dir).resolve()
+        started: list[build_mod.Running] = []
+        locked = (root / CALLS_FILE).is_file()
+        if locked:
+            # Built here before: lock now and start last time's `go build` while `go list` plans.
+            stack.enter_context(_lock(root, emit))
+            started = _start_speculative(go, root, selection)
+            stack.push(_Reaper(started))
+        full = plan_mod.plan(Path(project_dir), go=go, overrides=overrides)
+        if not full.functions:
+            raise UsageError(
+                f"no functions found: no main package under {plan_mod.CMD_DIR}/",
+                where=str(full.project_dir),
+                hint="put each function in its own directory, e.g. cmd/api/main.go; `gbl plan -v` says what was skipped",
+            )
+        the_plan = full.select(names)
+        if shard is not None:
+            the_plan = the_plan.shard(*shard)
+        emit(Event("plan", detail=f"{len(the_plan.functions)} function(s)"))
+        out = Path(out_dir) if out_dir is not None else the_plan.project_dir / "dist"
+        if not out.is_absolute():
+            out = (Path.cwd() / out).resolve()
+        mtime = _source_date_epoch(environ)
 
-    with _lock(the_plan.project_dir, emit):
+        if not locked:
+            stack.enter_context(_lock(the_plan.project_dir, emit))
         _ensure_writable(out)
         package.sweep_temporaries(out)
         previous = manifest.read(out)
-        results = _run(go, the_plan, out, jobs, mtime, emit, environ, previous)
+        results = _run(go, the_plan, out, jobs, mtime, emit, environ, previous, started)
         gone = set()
         if not names and shard is None:
             # A function that no longer exists leaves no zip that still looks deployable.
             gone = set(previous) - {f.name for f in full.functions}
         manifest_path = _commit(out, previous, results, gone)
         _write_state(the_plan.project_dir, out, results)
+        _write_calls(the_plan, jobs, selection)
 
     report = BuildReport(the_plan, out, manifest_path, tuple(results))
     broken = [r for r in results if not r.ok and r.verdict is None]
@@ -181,7 +199,9 @@ def _commit(out: Path, previous: Mapping[str, dict], results, gone: set[str]) ->
             entries[r.function.name] = _entry(r, out)
     # Drop entries whose zip vanished (deleted by hand): the manifest never lists a ghost.
     entries = {k: v for k, v in entries.items() if (out / v.get("zip", "")).is_file()}
-    return manifest.write(out, entries)
+    path = out / manifest.MANIFEST
+    _write_if_changed(path, manifest.render(entries))
+    return path
 
 
 def _source_date_epoch(env: Mapping[str, str]) -> int | None:
@@ -266,63 +286,112 @@ def _write_state(project_dir: Path, out: Path, results) -> None:
             state[key] = {"recipe": r.recipe, "size": r.size, "sha256": r.sha256}
         else:
             state.pop(key, None)
-    package.write_atomic(project_dir / STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode())
+    _write_if_changed(project_dir / STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode())
 
 
-def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previous) -> list[FunctionResult]:
+def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previous,
+         started: Sequence[build_mod.Running] = ()) -> list[FunctionResult]:
     state = _read_state(the_plan.project_dir)
     results: dict[str, FunctionResult] = {}
+    # name -> (future, Built, recipe): a zip being written to its staging path.  A zip started
+    # from a binary Go had not finished with is provisional until the final Built agrees.
     pending: dict[str, tuple[Future, build_mod.Built, str]] = {}
+    final: set[str] = set()
     buildable = [f for f in the_plan.functions if not f.cgo_files]
     local = [f for f in buildable if f.builder == "local"]
     containerised = [f for f in buildable if f.builder == "docker"]
-    pool = _packaging_pool(jobs, len(the_plan.functions))
+    pool_box: list[Executor] = []
+    pool_lock = threading.Lock()
+
+    def pool() -> Executor:
+        with pool_lock:  # created on first use: a no-op build starts no worker process
+            if not pool_box:
+                pool_box.append(_packaging_pool(jobs, len(the_plan.functions)))
+            return pool_box[0]
+
+    def drop(name: str) -> None:
+        entry = pending.pop(name, None)
+        if entry is not None:
+            entry[0].cancel()
+            try:
+                entry[0].result()
+            except BaseException:  # noqa: BLE001 - its zip is discarded either way
+                pass
+            _staging_path(out, name).unlink(missing_ok=True)
 
     def failed(fn: Function, message: str) -> None:
+        drop(fn.name)
         results[fn.name] = FunctionResult(fn, ok=False, error=message)
         emit(Event("failed", fn.name, message))
 
-    def built(b: build_mod.Built) -> None:
+    def consider(b: build_mod.Built, provisional: bool) -> None:
         fn = b.function
-        emit(Event("built", fn.name, "relinked" if b.relinked else "up to date"))
+        if not provisional:
+            emit(Event("built", fn.name, "relinked" if b.relinked else "up to date"))
         try:
             includes = package.resolve_includes(fn.include, the_plan.project_dir, function=fn.name)
             recipe = package.recipe(build_mod.binary_identity(b.binary) or "", includes, mtime) + fn.arch + fn.runtime
         except Exception as exc:  # noqa: BLE001 - reported per function, others go on
-            failed(fn, str(exc))
+            if not provisional:
+                failed(fn, str(exc))
             return
         dest = out / f"{fn.name}.zip"
         prev = previous.get(fn.name, {})
         known = state.get(str(dest), {})
         if known.get("recipe") == recipe and known.get("sha256") == prev.get("sha256") and _zip_matches(dest, prev):
-            results[fn.name] = _reused(fn, dest, prev, b.relinked, recipe)
+            if not provisional:
+                drop(fn.name)
+                final.add(fn.name)
+                results[fn.name] = _reused(fn, dest, prev, b.relinked, recipe)
             return
+        entry = pending.get(fn.name)
+        if entry is not None and entry[2] == recipe:
+            if not provisional:  # the zip already on its way is of exactly this binary
+                pending[fn.name] = (entry[0], b, recipe)
+                final.add(fn.name)
+            return
+        drop(fn.name)  # a zip of an older binary: wait for it, then write the right one
         staged = _staging_path(out, fn.name)
-        future = pool.submit(package_and_verify, b.binary, staged, includes, mtime, fn.arch, fn.runtime)
+        future = pool().submit(package_and_verify, b.binary, staged, includes, mtime, fn.arch, fn.runtime)
         pending[fn.name] = (future, b, recipe)
+        if not provisional:
+            final.add(fn.name)
 
     try:
         for fn in the_plan.functions:
             if fn.cgo_files:
                 failed(fn, build_mod.cgo_failure(fn).output)
         if local:
+            # A binary already on disk whose zip is missing or stale is zipped now, while Go
+            # checks it; Go's verdict (the final Built) confirms or replaces that zip.
+            for call in build_mod.plan_calls(local, the_plan.project_dir, jobs=jobs):
+                for fn in call.functions:
+                    if call.binary(fn).is_file():
+                        consider(build_mod.Built(fn, call.binary(fn), False), provisional=True)
             emit(Event("build", detail=f"go build ({len(local)} function(s))"))
             _, failures = build_mod.build_local(
-                go, the_plan, local, jobs=jobs, on_built=built,
+                go, the_plan, local, jobs=jobs, on_built=lambda b: consider(b, False),
                 on_failed=lambda f: failed(f.function, f.output),
+                on_linked=lambda b: consider(b, True), started=started,
             )
         if containerised:
             from . import docker_build
 
             docker_build.build_docker(
                 the_plan, containerised, jobs=jobs, env=environ,
-                on_built=built, on_failed=lambda f: failed(f.function, f.output),
+                on_built=lambda b: consider(b, False), on_failed=lambda f: failed(f.function, f.output),
                 on_event=lambda kind, detail: emit(Event(kind, detail=detail)),
             )
-        for name, (future, b, recipe) in pending.items():
+        for name in [n for n in pending if n not in final]:
+            drop(name)  # never confirmed by a final Built (cannot happen; never trust it)
+        output_errors: list[OutputError] = []
+        for name, (future, b, recipe) in list(pending.items()):
             fn = b.function
             try:
                 packaged, verdict = future.result()
+            except OutputError as exc:  # disk full, permissions: no zip of this run is trusted
+                output_errors.append(exc)
+                continue
             except Exception as exc:  # noqa: BLE001
                 failed(fn, str(exc))
                 continue
@@ -332,16 +401,80 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
             else:
                 packaged.path.unlink()
                 emit(Event("failed", name, "failed verify"))
+        if output_errors:
+            raise output_errors[0]
+    except BaseException:
+        # Nothing is committed: the previous zips and manifest stay exactly as they were.
+        for p in pool_box:
+            p.shutdown(wait=True, cancel_futures=True)
+        package.sweep_temporaries(out)
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for p in pool_box:
+            p.shutdown(wait=True, cancel_futures=True)
     return [results[f.name] for f in the_plan.functions if f.name in results]
 
 
 def _packaging_pool(jobs: int, count: int) -> Executor:
-    # libdeflate holds the GIL while it compresses, so parallel packaging needs processes.
+    # libdeflate holds the GIL while it compresses, so parallel packaging needs processes.  The
+    # platform's default start method: "spawn" would re-import the caller's __main__ in every
+    # worker, which breaks library callers whose script has no __main__ guard (or is stdin).
     if jobs > 1 and count > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
         return ProcessPoolExecutor(max_workers=min(jobs, count))
+    from concurrent.futures import ThreadPoolExecutor
+
     return ThreadPoolExecutor(max_workers=1)
+
+
+def _start_speculative(go, root: Path, selection: dict) -> list[build_mod.Running]:
+    """Start the last build's ``go build`` calls again, if it was the same selection."""
+    try:
+        data = json.loads((root / CALLS_FILE).read_text(encoding="utf-8"))
+        if data.get("selection") != selection:
+            return []
+        calls = [(tuple(c["args"]), tuple((k, v) for k, v in c["env"]), Path(c["out_dir"]),
+                  [Path(c["out_dir"]) / b for b in c["binaries"]]) for c in data["calls"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    build_dir = (root / build_mod.BUILD_DIR).resolve()
+    if any(build_dir not in out_dir.resolve().parents for _, _, out_dir, _ in calls):
+        return []  # only ever gbl's own build directory
+    return [build_mod.start_call(go, args, env, out_dir, root, binaries=bins) for args, env, out_dir, bins in calls]
+
+
+class _Reaper:
+    """Exit handler for speculative processes: wait for them (stop them if the build failed)."""
+
+    def __init__(self, started: Sequence[build_mod.Running]):
+        self.started = started
+
+    def __call__(self, exc_type, exc, tb) -> bool:
+        for r in self.started:
+            if r.proc.poll() is None and exc_type is not None:
+                r.proc.terminate()
+            r.wait()
+        return False
+
+
+def _write_calls(the_plan: Plan, jobs: int, selection: dict) -> None:
+    local = [f for f in the_plan.functions if f.builder == "local" and not f.cgo_files]
+    calls = build_mod.plan_calls(local, the_plan.project_dir, jobs=jobs)
+    doc = {"selection": selection, "calls": [
+        {"args": list(c.args), "env": [list(kv) for kv in c.env], "out_dir": str(c.out_dir),
+         "binaries": sorted(c.binary(f).name for f in c.functions)} for c in calls]}
+    _write_if_changed(the_plan.project_dir / CALLS_FILE, json.dumps(doc, indent=1, sort_keys=True).encode())
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    # A no-op build rewrites nothing (no fsync, no mtime change).
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    package.write_atomic(path, data)
 
 
 def package_and_verify(binary, dest, includes, mtime, arch, runtime):
@@ -465,7 +598,6 @@ def merge_manifests(dirs: Sequence[Path | str], out_dir: Path | str) -> Path:
     against its manifest sha256 before it is copied.
     """
     import hashlib
-    import shutil
 
     out = Path(out_dir)
     merged = manifest.merge([Path(d) for d in dirs])

@@ -75,7 +75,10 @@ def test_sigkill_during_packaging_leaves_nothing_half_written(project):
         time.sleep(delay)
         if proc.poll() is None:
             killed_during += 1
-        os.killpg(proc.pid, signal.SIGKILL)  # gbl and its packaging workers, no cleanup at all
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # gbl and its packaging workers, no cleanup at all
+        except ProcessLookupError:
+            pass  # it had already finished
         proc.wait()
         check_invariants(root / "dist")
         leftovers = [p.name for p in (root / "dist").iterdir() if not p.name.endswith((".zip", ".json", ".tmp"))]

@@ -243,3 +243,25 @@ def test_removed_function_loses_its_zip(project):
     assert not (root / "dist" / "with-dash.zip").exists()
     doc = json.loads((root / "dist" / "manifest.json").read_text())
     assert "with-dash" not in doc["functions"]
+
+
+def test_disk_full_is_an_output_error_and_commits_nothing(project, tmp_path):
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.fail("this test mounts a 1 MiB tmpfs and needs root (CI runs as root)")
+    root = project("sample_project")
+    full = tmp_path / "full"
+    full.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(full)], check=True)
+    try:
+        proc = run_gbl("build", "-C", str(root), "--out", str(full))
+        assert proc.returncode == errors.EXIT_OUTPUT, proc.stdout + proc.stderr
+        assert "No space left on device" in proc.stderr
+        assert str(full) in proc.stderr
+        assert "Traceback" not in proc.stderr
+        # nothing half-written, nothing that looks like a result
+        assert [p.name for p in full.iterdir() if p.suffix in (".zip", ".tmp")] == []
+        assert not (full / "manifest.json").exists()
+    finally:
+        subprocess.run(["umount", str(full)], check=True)
