@@ -16,7 +16,7 @@ sample:
 
 ## bench: gbl against the Makefile baselines; writes docs/performance.md.
 bench:
-	$(PYTHON) bench/run.py --write docs/performance.md
+	$(PYTHON) bench/run.py --scenarios all --json bench/results/n50-all.json --write docs/performance.md
 
 clean:
 	rm -rf sample_project/dist sample_project/.gbl build *.egg-info .pytest_cache

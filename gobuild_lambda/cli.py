@@ -69,7 +69,10 @@ def plan_cmd(
         doc = {
             "module": plan.module_path,
             "go": plan.go_directive,
-            "functions": [_function_json(f) for f in plan.functions],
+            "functions": [
+                {**_function_json(f), "image": f.image or (default_image(plan) or "" if f.builder == "docker" else "")}
+                for f in plan.functions
+            ],
             "skipped": [{"dir": s.rel_dir, "reason": s.reason} for s in plan.skipped],
             "warnings": warnings,
         }
@@ -151,8 +154,8 @@ def build_cmd(
         }.get(ev.kind, f"{ev.kind} {ev.detail}")
         if status is not None:
             status.update(text)
-        elif ev.kind in ("lock-wait",):
-            err.print(text)
+        elif ev.kind in ("lock-wait", "pull", "download", "cleanup") and not as_json:
+            err.print(text)  # a CI log still shows waits, pulls and module downloads
 
     if status is not None:
         status.start()

@@ -46,14 +46,14 @@ import difflib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from json.decoder import scanstring
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from .config import ARCHES, DEFAULT_RUNTIME, RUNTIMES
-from .errors import GblError, OutputError, UsageError
+from .package import write_atomic
+from .errors import GblError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .planner import Plan
@@ -447,29 +447,7 @@ def _read_template(path: Path) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    tmp_name = None
-    try:
-        mode = path.stat().st_mode & 0o7777
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gbl-tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-        tmp_name = None
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write it: {exc.strerror or exc}", where=str(path),
-            hint="check the file's and its directory's permissions and free space",
-        ) from exc
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
+    write_atomic(Path(path), text.encode("utf-8"), keep_mode=True)
 
 
 def _relative_posix(target: Path, start: Path) -> str:

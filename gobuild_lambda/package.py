@@ -24,6 +24,7 @@ import glob
 import hashlib
 import os
 import struct
+import threading
 import time
 import zlib
 from dataclasses import dataclass
@@ -132,16 +133,25 @@ def _check_entry_name(name: str) -> None:
         raise UsageError(f"invalid zip entry name {name!r}: it must be a relative file path")
 
 
-def write_atomic(dest: Path, data: bytes) -> None:
-    """Write ``data`` to ``dest`` through a temporary file in the same directory."""
+def write_atomic(dest: Path, data: bytes, *, keep_mode: bool = False) -> None:
+    """Write ``data`` to ``dest`` through a temporary file in the same directory.
+
+    A new file gets the usual 0o666-through-the-umask mode; with ``keep_mode`` a file that is
+    replaced keeps its own mode (templates, gbl.toml: files the user owns).
+    """
     dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        mode = None
+        if keep_mode and dest.exists():
+            mode = dest.stat().st_mode & 0o7777
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, dest)
     except BaseException as exc:  # also Ctrl-C: never leave the temporary file behind
         try:

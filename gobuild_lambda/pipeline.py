@@ -36,7 +36,11 @@ LOCK_TIMEOUT_S = 600
 
 @dataclass(frozen=True)
 class Event:
-    """Progress, for the CLI to render: kind is plan|lock-wait|build|built|failed|packaged|verified."""
+    """Progress, for the CLI to render.
+
+    kind: plan | lock-wait | build | built | failed | packaged, and from Docker builds pull |
+    cleanup | download | cache.
+    """
 
     kind: str
     function: str | None = None

@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from .config import BUILT_IN, CONFIG_FILE, DockerConfig, InvokeConfig, Settings
-from .errors import OutputError, UsageError
+from .package import write_atomic
+from .errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .planner import Plan
@@ -305,28 +305,4 @@ def _workflow_context(plan: "Plan", repo: Path) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------- writing
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.gbl-tmp"
-    created = False
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o7777 if path.exists() else None
-        # 0o666 through the umask: a new file gets the mode any editor would give it
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        created = True
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        created = False
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write it: {exc.strerror or exc}", where=str(path),
-            hint="check the directory's permissions and free space",
-        ) from exc
-    finally:
-        if created:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    write_atomic(Path(path), text.encode("utf-8"), keep_mode=True)

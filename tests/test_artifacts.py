@@ -11,9 +11,7 @@ import time
 import zipfile
 from pathlib import Path
 
-import pytest
 
-import gobuild_lambda
 from gobuild_lambda import errors
 
 from conftest import run_gbl

@@ -13,7 +13,6 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import pytest
 
 from conftest import SAMPLE
 from runtime_api import invoke

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +74,7 @@ def test_make_build_produces_the_same_zips_as_gbl_build(tmp_path):
     init_project(gobuild_lambda.plan(project), force=True)
 
     def make(*args: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run(["make", *args, f"GBL={GBL}"], cwd=project, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(["make", "--no-print-directory", *args, f"GBL={GBL}"], cwd=project, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc
 
@@ -106,7 +105,7 @@ def test_makefile_targets_call_gbl(tmp_path):
     assert "    $(GBL)" not in text  # recipes are tab-indented
 
     def dry(target: str) -> list[str]:
-        proc = subprocess.run(["make", "-n", target], cwd=tmp_path, capture_output=True, text=True)
+        proc = subprocess.run(["make", "--no-print-directory", "-n", target], cwd=tmp_path, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout.split("\n")[:-1]
 
@@ -117,9 +116,9 @@ def test_makefile_targets_call_gbl(tmp_path):
     assert dry("verify") == ["gbl verify "]
     assert dry("invoke-nightly-report") == ["gbl invoke  nightly-report"]
     assert dry("clean") == ["rm -rf dist .gbl"]
-    proc = subprocess.run(["make", "-n"], cwd=tmp_path, capture_output=True, text=True)
+    proc = subprocess.run(["make", "--no-print-directory", "-n"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.stdout == "gbl build \n"  # build is the default goal
-    proc = subprocess.run(["make", "-n", "api", "GBL=python -m gobuild_lambda", "BUILDFLAGS=--docker"],
+    proc = subprocess.run(["make", "--no-print-directory", "-n", "api", "GBL=python -m gobuild_lambda", "BUILDFLAGS=--docker"],
                           cwd=tmp_path, capture_output=True, text=True)
     assert proc.stdout == "python -m gobuild_lambda build --docker api\n"
 

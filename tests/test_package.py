@@ -6,7 +6,6 @@ import hashlib
 import os
 import struct
 import zipfile
-from pathlib import Path
 
 import pytest
 

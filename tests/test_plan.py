@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 import gobuild_lambda
 from gobuild_lambda import errors
-from gobuild_lambda.config import Settings
 
 from conftest import FIXTURES, SAMPLE, run_gbl
 
