@@ -421,8 +421,12 @@ def manifest_merge_cmd(
 
 # ---------------------------------------------------------------------------------------- main
 def main(argv: Optional[List[str]] = None) -> None:
-    """Entry point: run the app and map every expected error to its exit code."""
-    import click
+    """Entry point: run the app and map every expected error to its exit code.
+
+    Typer runs in standalone mode, so its own parser errors (unknown option, missing argument)
+    print the usage and exit 2 (= EXIT_USAGE) without gbl touching click, which typer >= 0.26
+    vendors.  gbl's errors propagate out of the app and are mapped here.
+    """
     import signal
 
     def _terminate(signum, frame):  # SIGTERM unwinds like Ctrl-C: finally blocks clean up
@@ -431,20 +435,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        # Typer turns KeyboardInterrupt into Exit(130) and, outside standalone mode, *returns* it.
-        rv = app(args=argv, prog_name="gbl", standalone_mode=False)
-        if isinstance(rv, int) and not isinstance(rv, bool) and rv != errors.EXIT_OK:
-            if rv == errors.EXIT_INTERRUPTED:
-                _stderr().print("[red]interrupted[/]")
-            sys.exit(rv)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        _stderr().print("[red]interrupted[/]")
-        sys.exit(errors.EXIT_INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(errors.EXIT_USAGE)
+        app(args=argv, prog_name="gbl", standalone_mode=True)
+    except SystemExit as exc:
+        if exc.code == errors.EXIT_INTERRUPTED:  # typer's standalone mode: Ctrl-C exits 130
+            _stderr().print("[red]interrupted[/]")
+        raise
     except KeyboardInterrupt:
         _stderr().print("[red]interrupted[/]")
         sys.exit(errors.EXIT_INTERRUPTED)

@@ -228,6 +228,11 @@ def test_python_dash_m_and_help():
     proc = run_gbl("build", "--arch", "sparc", "-C", str(SAMPLE))
     assert proc.returncode == errors.EXIT_USAGE
     assert "--arch must be amd64 or arm64" in proc.stderr
+    # the parser's own errors: usage, exit 2, no traceback
+    for args, fragment in ((["zip"], "Missing argument"), (["build", "--bogus"], "No such option")):
+        proc = run_gbl(*args)
+        assert proc.returncode == errors.EXIT_USAGE, proc.stderr
+        assert fragment in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_removed_function_loses_its_zip(project):
