@@ -243,6 +243,16 @@ def _built(call: GoBuildCall, before: dict) -> list[Built]:
     return out
 
 
+def dispatch(built, failed, on_built=None, on_failed=None) -> None:
+    """Tell the caller of every binary built and every failure (local and Docker builders)."""
+    for x in built:
+        if on_built:
+            on_built(x)
+    for x in failed:
+        if on_failed:
+            on_failed(x)
+
+
 def cgo_failure(fn: Function) -> BuildFailure:
     files = ", ".join(fn.cgo_files)
     return BuildFailure(
@@ -295,12 +305,7 @@ def build_local(
             binaries=[call.binary(f) for f in call.functions],
         )
         b, f = finish_call(go, running, call, plan.project_dir, on_linked=on_linked)
-        for x in b:
-            if on_built:
-                on_built(x)
-        for x in f:
-            if on_failed:
-                on_failed(x)
+        dispatch(b, f, on_built, on_failed)
         return b, f
 
     if len(calls) == 1:  # the common case: no thread

@@ -655,12 +655,7 @@ class _Session:
         def one(call: GoBuildCall):
             b, f = self.run_call(images[call], call)
             if not self.closed:
-                for x in b:
-                    if on_built:
-                        on_built(x)
-                for x in f:
-                    if on_failed:
-                        on_failed(x)
+                builder.dispatch(b, f, on_built, on_failed)
             return b, f
 
         # Containers start from worker threads only: Ctrl-C lands in this (main) thread, which

