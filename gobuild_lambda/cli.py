@@ -392,13 +392,12 @@ def _cwd_relative(path: Path) -> Path:
 @app.command("init")
 def init_cmd(
     project: Path = ProjectOpt,
-    force: bool = typer.Option(False, "--force", help="Replace gbl.toml, Makefile and the workflow if they exist."),
+    force: bool = typer.Option(False, "--force", help="Replace gbl.toml, Makefile and the workflow if they exist (an invalid gbl.toml is kept as gbl.toml.bak)."),
 ) -> None:
     """Write gbl.toml (every setting shown), a Makefile that calls gbl, and a GitHub Actions workflow."""
-    from .pipeline import make_plan
-    from .scaffold import init_project
+    from .pipeline import init
 
-    for written in init_project(make_plan(project), force=force):
+    for written in init(project, force=force):
         typer.echo(str(written))
 
 

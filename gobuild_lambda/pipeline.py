@@ -19,8 +19,8 @@ from typing import Callable, Mapping, Sequence
 from . import builder as build_mod
 from . import gotool, manifest, package
 from . import planner as plan_mod
-from .config import Settings
-from .errors import BuildFailed, OutputError, UsageError, VerifyFailed
+from .config import CONFIG_FILE, Config, Settings
+from .errors import BuildFailed, ConfigError, OutputError, UsageError, VerifyFailed
 from .planner import Function, Plan
 
 LOCK_FILE = Path(".gbl") / "lock"
@@ -96,6 +96,29 @@ def make_plan(
     go = gotool.find(_env(env))
     overrides = Settings(arch=arch, builder=builder, image=image or None)
     return plan_mod.plan(Path(project_dir), go=go, overrides=overrides)
+
+
+def init(project_dir: Path | str = ".", *, force: bool = False, env: Mapping[str, str] | None = None):
+    """Write gbl.toml, a Makefile and a CI workflow (``gbl init``); returns the WrittenFiles.
+
+    A gbl.toml that cannot be used (syntax error, unknown key, a table for a missing function)
+    stops a plain init with its error; with ``force`` the project is planned without it, and the
+    old file is moved to gbl.toml.bak rather than overwritten.
+    """
+    from .scaffold import init_project
+
+    try:
+        return init_project(make_plan(project_dir, env=env), force=force)
+    except ConfigError as exc:
+        if not force:
+            hint = "; or " if exc.hint else ""
+            raise ConfigError(
+                exc.message, where=exc.where,
+                hint=f"{exc.hint or ''}{hint}run `gbl init --force` to write a new {CONFIG_FILE} "
+                     f"(the old one is kept as {CONFIG_FILE}.bak)",
+            ) from exc
+    plan = plan_mod.plan(Path(project_dir), go=gotool.find(_env(env)), config=Config(path=None))
+    return init_project(plan, force=True, keep_config=True)
 
 
 def build(

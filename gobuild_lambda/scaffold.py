@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import BUILT_IN, CONFIG_FILE, DockerConfig, InvokeConfig, Settings
 from .package import write_atomic
-from .errors import UsageError
+from .errors import OutputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .planner import Plan
@@ -78,9 +78,13 @@ class WrittenFile:
     path: Path
     what: str  # one line: what the file is for
     replaced: bool  # an existing file was overwritten (--force)
+    kept_as: Path | None = None  # where the file it replaced was moved, unread (an invalid gbl.toml)
 
     def __str__(self) -> str:
-        return f"{'replaced' if self.replaced else 'wrote'} {self.path}: {self.what}"
+        text = f"{'replaced' if self.replaced else 'wrote'} {self.path}: {self.what}"
+        if self.kept_as is not None:
+            text += f" (the invalid one it replaced is kept as {self.kept_as})"
+        return text
 
 
 @dataclass(frozen=True)
@@ -90,11 +94,13 @@ class _Rendered:
     what: str
 
 
-def init_project(plan: "Plan", *, force: bool = False) -> tuple[WrittenFile, ...]:
+def init_project(plan: "Plan", *, force: bool = False, keep_config: bool = False) -> tuple[WrittenFile, ...]:
     """Write gbl.toml, Makefile and the CI workflow for ``plan``'s project.
 
     Raises :class:`UsageError` (before writing anything) when one of them exists and ``force`` is
-    false; :class:`OutputError` when a file cannot be written.
+    false; :class:`OutputError` when a file cannot be written.  ``keep_config`` (an existing
+    gbl.toml that could not be used to plan) moves that file to ``gbl.toml.bak`` (or
+    ``gbl.toml.bak.N``) instead of overwriting it, so nothing the user wrote is lost.
     """
     files = render_files(plan)
     existing = [f.path for f in files if f.path.exists()]
@@ -110,9 +116,27 @@ def init_project(plan: "Plan", *, force: bool = False) -> tuple[WrittenFile, ...
     written = []
     for f in files:
         replaced = f.path.exists()
+        kept_as = None
+        if replaced and keep_config and f.path.name == CONFIG_FILE:
+            kept_as = _set_aside(f.path)
         _write_atomic(f.path, f.text)
-        written.append(WrittenFile(f.path, f.what, replaced))
+        written.append(WrittenFile(f.path, f.what, replaced, kept_as))
     return tuple(written)
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename ``path`` to the first free ``<name>.bak``, ``<name>.bak.1``, ...; return that."""
+    for n in range(1000):
+        target = path.with_name(f"{path.name}.bak" + (f".{n}" if n else ""))
+        if not target.exists():
+            try:
+                os.replace(path, target)
+            except OSError as exc:
+                raise OutputError(f"cannot move it aside to {target.name}: {exc.strerror or exc}",
+                                  where=str(path)) from exc
+            return target
+    raise OutputError(f"too many {path.name}.bak* files", where=str(path.parent),
+                      hint="remove old backups")
 
 
 def render_files(plan: "Plan") -> tuple[_Rendered, ...]:

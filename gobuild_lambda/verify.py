@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import deflate
+
 from . import elf
 from .config import ARCHES, DEFAULT_RUNTIME, RUNTIMES
 from .errors import UsageError
@@ -109,6 +111,9 @@ WINDOWS_SYSTEMS = (0, 10, 14)
 BOMB_RATIO = 1000
 BOMB_MIN_SIZE = 1024 * 1024
 _INFLATE_CHUNK = 1 << 20
+# Members up to this size are inflated in one call to libdeflate (about 4x zlib's speed; verify
+# inflates every bootstrap it checks); bigger ones stream through zlib in bounded memory.
+_ONE_SHOT_LIMIT = 64 * 1024 * 1024
 _MMAP_THRESHOLD = 64 * 1024 * 1024  # read smaller files whole, map bigger ones
 _MAX_LISTED = 3  # entries a message names before "and N more"
 _MAX_SCRIPT_SCAN = 64 * 1024  # bytes of a #! script searched for exec lines
@@ -512,6 +517,23 @@ def _locate(data, entry: _Entry, limit: int) -> _Member:
     return _Member(e, start, "")
 
 
+def _inflate_whole(data, start: int, end: int, usize: int) -> bytes | None:
+    """The member inflated by libdeflate in one call, or None to take the streaming path.
+
+    Only a member that inflates to exactly ``usize`` bytes comes back; anything else (corrupt,
+    truncated, longer or shorter than declared) returns None, and the streaming path, which reads
+    no further than the declared size, says precisely what is wrong.
+    """
+    if usize > _ONE_SHOT_LIMIT:
+        return None
+    try:
+        # One byte of headroom: libdeflate stops rather than write past the buffer.
+        out = deflate.deflate_decompress(bytes(data[start:end]), usize + 1)
+    except deflate.DeflateError:
+        return None
+    return out if len(out) == usize else None
+
+
 def _read_member(data, m: _Member, *, keep: bool, cap: int | None = None) -> tuple[bytes | None, str]:
     """Inflate ``m``, never past its declared size; (content if ``keep``, problem or "")."""
     e = m.entry
@@ -525,11 +547,15 @@ def _read_member(data, m: _Member, *, keep: bool, cap: int | None = None) -> tup
                          f"{e.usize} declared unzipped"
         for pos in range(start, start + usize, _INFLATE_CHUNK):
             chunk = bytes(data[pos:min(pos + _INFLATE_CHUNK, start + usize)])
-            crc = zlib.crc32(chunk, crc)
+            crc = deflate.crc32(chunk, crc)
             if keep:
                 pieces.append(chunk)
         produced = usize
-    else:  # METHOD_DEFLATED: the caller has sent other methods to zip-compression
+    elif (whole := _inflate_whole(data, start, end, usize)) is not None:
+        produced, crc = len(whole), deflate.crc32(whole)
+        if keep:
+            pieces.append(whole)
+    else:  # METHOD_DEFLATED (the caller has sent other methods to zip-compression), streamed
         d = zlib.decompressobj(-zlib.MAX_WBITS)
         try:
             pos = start

@@ -9,6 +9,10 @@ library included, compiles differently for the arch, so every binary of that arc
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 import gobuild_lambda
@@ -53,6 +57,31 @@ def test_noop_rebuilds_nothing(built):
     assert touched(report) == (set(), set())
     assert zip_hashes(built / "dist") == before
     assert (built / "dist" / "manifest.json").stat().st_mtime_ns == manifest_mtime  # not even rewritten
+
+
+_MODULES_AFTER = r"""
+import json, sys
+from gobuild_lambda import cli
+try:
+    cli.main(["build", "-C", sys.argv[1]])
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_noop_cli_imports_only_what_it_uses(built):
+    """The CLI's own share of a no-op `gbl build` is mostly imports: none of what a no-op does not
+    need is loaded (docker, jinja2, ruamel, verify...), nor pydantic, which typer 0.29 imports for
+    every option (pyproject pins typer below it).  Counts modules instead of timing them."""
+    out = subprocess.run([sys.executable, "-c", _MODULES_AFTER, str(built)], capture_output=True,
+                         text=True, check=True, timeout=300)
+    doc = json.loads(out.stdout.splitlines()[-1])
+    assert doc["code"] == 0, out.stderr
+    tops = {m.split(".")[0] for m in doc["modules"]}
+    assert not tops & {"pydantic", "pydantic_core", "docker", "requests", "urllib3", "jinja2", "ruamel", "yaml"}
+    ours = {m for m in doc["modules"] if m.startswith("gobuild_lambda.")}
+    assert not ours & {f"gobuild_lambda.{m}" for m in ("verify", "elf", "docker_build", "migrate", "scaffold")}
 
 
 def test_one_function_changed(built, tmp_path):

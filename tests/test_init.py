@@ -69,6 +69,42 @@ def test_init_on_sample_project_refuses_then_writes_with_force(tmp_path):
     assert {p: p.read_bytes() for p in before} == before
 
 
+@pytest.mark.parametrize("bad, fragment", [
+    ("[defaults\narch = 'amd64'\n", "TOML syntax error"),
+    ("[defaults]\narhc = 'amd64'\n", "arhc"),
+    ("[functions.gone]\narch = 'arm64'\n", "gone"),
+])
+def test_init_force_sets_an_invalid_gbl_toml_aside(tmp_path, bad, fragment):
+    """`gbl init` on a project whose gbl.toml cannot be used says so and writes nothing;
+    `gbl init --force` plans without it, keeps it as gbl.toml.bak and writes a working one."""
+    project = copy_project(SAMPLE, tmp_path / "sample_project")
+    (project / "gbl.toml").write_text(bad)
+
+    def gbl(*args):
+        return subprocess.run([sys.executable, "-m", "gobuild_lambda", *args, "-C", str(project)],
+                              capture_output=True, text=True, timeout=300)
+
+    proc = gbl("init")
+    assert proc.returncode == errors.EXIT_USAGE, proc.stderr
+    assert "gbl.toml" in proc.stderr and fragment in proc.stderr and "gbl init --force" in proc.stderr
+    assert (project / "gbl.toml").read_text() == bad
+    assert not (project / "Makefile").exists() and not (project / "gbl.toml.bak").exists()
+
+    proc = gbl("init", "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert (project / "gbl.toml.bak").read_text() == bad  # nothing the user wrote is lost
+    assert f"kept as {project / 'gbl.toml.bak'}" in proc.stdout
+    plan = gobuild_lambda.plan(project)  # the new gbl.toml is valid and names every function
+    assert [f.name for f in plan.functions] == ["api", "echo", "nightly-report"]
+    assert {f.arch for f in plan.functions} == {"amd64"}  # built-in defaults: the old file was not read
+
+    # a second invalid file does not overwrite the first backup
+    (project / "gbl.toml").write_text(bad)
+    assert gbl("init", "--force").returncode == 0
+    assert (project / "gbl.toml.bak").read_text() == bad
+    assert (project / "gbl.toml.bak.1").read_text() == bad
+
+
 def test_make_build_produces_the_same_zips_as_gbl_build(tmp_path):
     project = copy_project(SAMPLE, tmp_path / "sample_project")
     init_project(gobuild_lambda.plan(project), force=True)

@@ -32,6 +32,24 @@ def test_golden_sha256():
     assert hashlib.sha256(golden_zip()).hexdigest() == GOLDEN_SHA256
 
 
+def _mixed_input() -> bytes:
+    """~0.5 MB with long- and short-range repeats, from SHA-256 alone (the same everywhere), on
+    which libdeflate's levels give different bytes (the input above compresses alike at any)."""
+    vocab = [hashlib.sha256(str(i).encode()).digest()[: 3 + i % 13] for i in range(400)]
+    out = bytearray()
+    for i in range(0, 60000, 16):
+        idx = hashlib.sha256(i.to_bytes(4, "little")).digest()
+        for j in range(16):
+            out += vocab[(idx[2 * j] << 8 | idx[2 * j + 1]) % 400]
+    return bytes(out)
+
+
+def test_golden_sha256_pins_the_compression_level():
+    data = package.zip_bytes([package.ZipEntry("bootstrap", _mixed_input(), package.MODE_EXECUTABLE)])
+    assert (package.DEFLATE_LEVEL, len(data)) == (7, 136031)
+    assert hashlib.sha256(data).hexdigest() == "268ae3602c6cf6052806e58bb7c2d8a42bbd3e000886c5b8028cc3fcf740c4d8"
+
+
 def test_every_header_field(tmp_path):
     data = golden_zip()
     path = tmp_path / "g.zip"
