@@ -300,17 +300,27 @@ class Bench:
             tree = self.tree("gbl", n)
             cache = self.cache_of("gbl", n)
             self.fill_docker_modcache(tree)
-            self.run("gbl", "docker-warmup", tree, cache, record=False, extra=["--docker"])
-            self.run("gbl", "docker noop", tree, cache, extra=["--docker"])
+            docker = ["--docker", "--image", self.docker_image()]
+            self.run("gbl", "docker-warmup", tree, cache, record=False, extra=docker)
+            self.run("gbl", "docker noop", tree, cache, extra=docker)
             self.warm("gbl", n, "local noop")
             name = monorepo.function_names(n)[n // 2]
             monorepo.edit_function(tree, name, 3000 + r)
-            self.run("gbl", "docker one-function", tree, cache, extra=["--docker"])
+            self.run("gbl", "docker one-function", tree, cache, extra=docker)
             monorepo.edit_function(tree, name, 3500 + r)
             self.warm("gbl", n, "local one-function")
         except RuntimeError as exc:
             why = next((ln for ln in str(exc).splitlines() if ln.startswith("error:")), str(exc).splitlines()[-1])
             self.skipped["docker"] = f"`gbl build --docker` failed: {why.removeprefix('error:').strip()}"
+
+    def docker_image(self) -> str:
+        """--docker-image, by default golang:<this machine's Go version>: the same toolchain as
+        the local builds it is compared with (the Docker tests import exactly that image)."""
+        if self.args.docker_image:
+            return self.args.docker_image
+        version = subprocess.run([self.go, "env", "GOVERSION"], capture_output=True, text=True,
+                                 check=True).stdout.strip()
+        return f"golang:{version.removeprefix('go')}"
 
     def fill_docker_modcache(self, tree: Path) -> None:
         """Containers have no network: copy the tree's modules into gbl's Docker module cache,
@@ -627,6 +637,16 @@ def _bounds(meta: dict, t: dict) -> list[str]:
             f"plus Python: the interpreter, the CLI's imports (typer and rich) and gbl's own planning "
             f"(`go list -find`, also run while the build runs); `pyinstrument -m gobuild_lambda build` "
             f"shows the split.")
+    d_w, d_c, l_w = get("docker noop", "gbl", "wall"), get("docker noop", "gbl", "cpu"), get("local noop", "gbl", "wall")
+    if d_w and d_c and l_w:
+        out.append(
+            f"- docker: a warm no-op `gbl build --docker` takes {d_w:.2f} s, and gbl itself uses "
+            f"{d_c:.1f} CPU s of it (the container's processes are the daemon's, not counted); most of "
+            f"the {d_w - l_w:.1f} s more than local is the daemon creating and removing the build "
+            f"container. A dockerd on the vfs storage "
+            f"driver (the only one a daemon inside this sandbox can use) copies the image's whole root "
+            f"filesystem for every container; overlay2 does not, so there the gap should be far smaller "
+            f"(not measured here).")
     return out
 
 
@@ -673,6 +693,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="12 functions, 1 run: a smoke test of the benchmark")
     ap.add_argument("--jobs", "-j", type=int, default=None, help="gbl --jobs (default: gbl's own default)")
     ap.add_argument("--scale-to", type=int, default=200, help="function count of the scale scenario")
+    ap.add_argument("--docker-image", help="the golang image of the docker scenario (default: "
+                    "golang:<local go version>, which `make test` imports when it is missing)")
     ap.add_argument("--write", type=Path, help="write the Markdown report here")
     ap.add_argument("--json", type=Path, help="write every sample and the summary as JSON here")
     ap.add_argument("--workdir", type=Path, help="where the trees and caches go (default: a temp dir)")
