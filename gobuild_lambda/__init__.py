@@ -7,13 +7,14 @@ The public library API (the CLI is a thin layer over it)::
     report = gbl.build("path/to/module")        # -> BuildReport: zips, hashes, manifest
     verdict = gbl.verify_zip("dist/api.zip")    # -> Verdict: every check Lambda would fail
     gbl.zip_binary("bootstrap", "fn.zip")       # -> Packaged: the deterministic packager alone
+    gbl.init("path/to/module")                  # -> WrittenFile per file: gbl.toml, Makefile, CI
 
 Imports are lazy so ``gbl --help`` and no-op builds start fast.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # docs/changelog.md says what changed
 
 _EXPORTS = {
     "plan": ("pipeline", "make_plan"),
@@ -23,6 +24,7 @@ _EXPORTS = {
     "Event": ("pipeline", "Event"),
     "verify_zip": ("verify", "verify_zip"),
     "zip_binary": ("pipeline", "zip_binary"),
+    "init": ("pipeline", "init"),
     "GblError": ("errors", "GblError"),
 }
 

@@ -30,6 +30,22 @@ JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on std
 ArchOpt = typer.Option(None, "--arch", help="Build every function for this arch: amd64 or arm64.")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"gbl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print gbl's version and exit."),
+) -> None:
+    """Build Go ./cmd/* functions into verified, deterministic AWS Lambda zips."""
+
+
 def _stderr():
     from rich.console import Console
 

@@ -235,6 +235,19 @@ def test_python_dash_m_and_help():
         assert fragment in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_version_has_one_source():
+    """`gbl --version`, gobuild_lambda.__version__ and the installed distribution agree (the
+    wheel's version is read from __init__.py), and the public API names resolve."""
+    from importlib.metadata import version
+
+    proc = run_gbl("--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"gbl {gobuild_lambda.__version__}\n"
+    assert version("gobuild-lambda") == gobuild_lambda.__version__
+    for name in gobuild_lambda.__all__:
+        assert getattr(gobuild_lambda, name) is not None
+
+
 def test_removed_function_loses_its_zip(project):
     import shutil
 

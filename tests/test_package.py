@@ -13,7 +13,7 @@ from gobuild_lambda import errors, package
 from gobuild_lambda.config import Include
 
 # Fixed input bytes -> fixed zip bytes.  If this changes, zips change for every user: bump
-# package.PACKAGER_VERSION and say so in the changelog.  (libdeflate via deflate==0.9.0.)
+# package.PACKAGER_VERSION and say so in docs/changelog.md.  (libdeflate via deflate==0.9.0.)
 GOLDEN_INPUT = b"#!/bin/sh\necho golden\n" + bytes(range(256)) * 64 + b"tail\n" * 100
 GOLDEN_SHA256 = "15224b2917939d1d5c20b0593aba01bf9e00bce8cae137f2b05ca62ce80dbb31"
 
