@@ -1,0 +1,30 @@
+"""gbl migrate: move go1.x functions to the provided runtimes.
+
+Rooms:
+
+* :mod:`.model` -- what a migration returns (targets, changes, problems, the report);
+* :mod:`.textdoc` -- the position-keeping YAML / JSON document model, and :mod:`.edits`, the
+  minimal splices into it;
+* :mod:`.sam` -- the SAM / CloudFormation rules;
+* :mod:`.gomod` -- go.mod reading (is aws-lambda-go recent enough?);
+* :mod:`.discovery` -- finding the files to migrate in a project;
+* :mod:`.files` -- reading, migrating and writing files against a plan.
+"""
+
+from __future__ import annotations
+
+from .discovery import SKIP_DIRS, TEMPLATE_DIRS, TEMPLATE_NAMES, TEMPLATE_SUFFIXES, find_go1x_templates, find_templates
+from .files import migrate_files, targets_for
+from .gomod import LAMBDA_GO, LAMBDA_GO_FIX, LAMBDA_GO_MIN, check_go_mod, lambda_go_requirement, lambda_go_too_old
+from .model import (
+    BOOTSTRAP, GLOBALS, GO1X, LAMBDA_ARCH, Change, FunctionTarget, MigrateReport, MigrationResult, Problem,
+)
+from .sam import CFN_FUNCTION, SAM_FUNCTION, migrate_template
+
+__all__ = [
+    "BOOTSTRAP", "CFN_FUNCTION", "GLOBALS", "GO1X", "LAMBDA_ARCH", "LAMBDA_GO", "LAMBDA_GO_FIX", "LAMBDA_GO_MIN",
+    "SAM_FUNCTION", "SKIP_DIRS", "TEMPLATE_DIRS", "TEMPLATE_NAMES", "TEMPLATE_SUFFIXES",
+    "Change", "FunctionTarget", "MigrateReport", "MigrationResult", "Problem",
+    "check_go_mod", "find_go1x_templates", "find_templates", "lambda_go_requirement", "lambda_go_too_old",
+    "migrate_files", "migrate_template", "targets_for",
+]

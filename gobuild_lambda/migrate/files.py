@@ -1,0 +1,106 @@
+"""gbl migrate over files: read, migrate against a plan, write back (atomically)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from ..config import ARCHES
+from ..errors import UsageError
+from ..package import write_atomic
+from .gomod import check_go_mod
+from .model import FunctionTarget, MigrateReport
+from .sam import migrate_template
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..planner import Plan
+
+
+def targets_for(
+    plan: "Plan", template_dir: Path, *, arch: str | None = None, dist_dir: Path | None = None
+) -> dict[str, FunctionTarget]:
+    """The plan's functions as seen from a template in ``template_dir``."""
+    dist = Path(dist_dir) if dist_dir is not None else Path(plan.project_dir) / "dist"
+    out = {}
+    for fn in plan.functions:
+        out[fn.name] = FunctionTarget(
+            name=fn.name,
+            arch=arch or fn.arch,
+            zip_path=_relative_posix(dist / f"{fn.name}.zip", template_dir),
+            runtime=fn.runtime,
+        )
+    return out
+
+
+def migrate_files(
+    paths: Iterable[Path | str],
+    plan: "Plan",
+    *,
+    runtime: str | None = None,
+    arch: str | None = None,
+    dist_dir: Path | None = None,
+    write: bool = False,
+) -> MigrateReport:
+    """Migrate each template against ``plan``; with ``write``, replace the changed files.
+
+    Every template is read and migrated before any is written, so a template that does not parse
+    stops the run with nothing written.  Each write is atomic (a temporary file in the same
+    directory, then ``os.replace``) and keeps the file's permission bits.
+    """
+    if arch is not None and arch not in ARCHES:
+        raise UsageError(f"--arch must be one of {', '.join(ARCHES)}, got {arch!r}")
+    results = []
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        key = path.resolve()
+        if key in seen:
+            continue
+        seen.add(key)
+        text = _read_template(path)
+        functions = targets_for(plan, key.parent, arch=arch, dist_dir=dist_dir)
+        results.append(
+            migrate_template(text, functions, path=path, runtime=runtime, label=path.as_posix())
+        )
+    written = []
+    if write:
+        for r in results:
+            if r.changed:
+                _write_atomic(r.path, r.migrated)
+                written.append(r.path)
+    return MigrateReport(
+        results=tuple(results),
+        problems=check_go_mod(Path(plan.project_dir) / "go.mod"),
+        written=tuple(written),
+    )
+
+
+
+# ------------------------------------------------------------------------------ file helpers
+def _read_template(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise UsageError("no such file", where=str(path), hint="check the TEMPLATE argument") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read it: {exc.strerror or exc}", where=str(path)) from exc
+    try:
+        return data.decode("utf-8")  # newline-exact: "\r\n" stays "\r\n", a BOM stays
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"not UTF-8 text (byte {exc.start})", where=str(path),
+            hint="CloudFormation templates are UTF-8; convert it first",
+        ) from exc
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    write_atomic(Path(path), text.encode("utf-8"), keep_mode=True)
+
+
+def _relative_posix(target: Path, start: Path) -> str:
+    try:
+        return Path(os.path.relpath(Path(target).resolve(), Path(start).resolve())).as_posix()
+    except ValueError:  # another drive on Windows: no relative path exists
+        return Path(target).resolve().as_posix()
+
