@@ -3,13 +3,80 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Change, Problem
-from .textdoc import Doc, Edit, Node, editable, yaml_key, yaml_scalar
+from .textdoc import Doc, Edit, Node, editable, scalar_start, yaml_key, yaml_scalar
 
 
-class Editor:
+@dataclass(frozen=True)
+class _Shared:
+    """An edit of a node that stands in several places of the document."""
+
+    kind: str  # "replace" | "insert"
+    resource: str
+    key: str
+    node: Node  # the scalar to replace, or the mapping to insert into
+    new: str | list[str]
+    owner: Node | None  # replace: the mapping the value was read through
+    override: str | list[str] | None  # replace: the value an own key in ``owner`` would take
+
+
+class SharedEdits:
+    """Deciding the edits of shared nodes (a mixin of :class:`Editor`)."""
+
+    def resolve_shared(self) -> dict[str, tuple[Node, str, str]]:
+        """Edit each shared node once when every place it stands in asked for the same edit;
+        else give each asker its own key (when the value was merged in) or fail it.  Returns
+        the failed resources: resource -> (node, message, hint)."""
+        groups: dict[tuple, list[_Shared]] = {}
+        for request in self.pending:
+            groups.setdefault((request.kind, id(request.node), request.key), []).append(request)
+        failed: dict[str, tuple[Node, str, str]] = {}
+        for requests in groups.values():
+            first = requests[0]
+            askers = {r.resource for r in requests}
+            values = {repr(r.new) for r in requests}
+            if len(values) == 1 and len(askers) == first.node.uses:
+                self._apply_shared(requests)
+                continue
+            for r in requests:
+                merged_in = r.owner is not None and r.owner.own_get(r.key) is None
+                if r.kind == "replace" and merged_in and not r.owner.shared:
+                    self._insert_now(r.resource, r.owner, r.key, r.override)
+                    continue
+                others = first.node.uses - len(askers)
+                failed[r.resource] = (
+                    r.node,
+                    f"its {r.key} is a YAML anchor (line {self.doc.line(first.node.start)}) that an "
+                    f"alias or merge key also uses in {others} other place(s) gbl does not migrate "
+                    f"the same way; editing it would change them too, so this function was left on go1.x",
+                    f"give this function its own `{r.key}` (or its own copy of the anchored mapping), "
+                    "then run gbl migrate again",
+                )
+        return failed
+
+    def _apply_shared(self, requests: list["_Shared"]) -> None:
+        first = requests[0]
+        before = len(self.changes)
+        if first.kind == "replace":
+            node = first.node
+            rendered = json.dumps(first.new, ensure_ascii=False) if self.doc.fmt == "json" \
+                else yaml_scalar(first.new, node)
+            self._add(scalar_start(self.doc.text, node), node.end, rendered)
+            line = self.doc.line(node.start)
+            for r in sorted({r.resource for r in requests}):
+                self.changes.append(Change(r, first.key, node.value, first.new, line))
+            return
+        self._insert_now(first.resource, first.node, first.key, first.new)
+        if len(self.changes) > before:
+            added = self.changes[-1]
+            for r in sorted({r.resource for r in requests} - {first.resource}):
+                self.changes.append(Change(r, added.key, None, added.new, added.line))
+
+
+class Editor(SharedEdits):
     """Collects the edits, changes and problems of one migration of one document.
 
     ``order`` is the key order inserted keys follow (a new key goes after the closest existing
@@ -23,6 +90,7 @@ class Editor:
         self.edits: list[Edit] = []
         self.changes: list[Change] = []
         self.problems: list[Problem] = []
+        self.pending: list[_Shared] = []  # edits of shared (anchored) nodes, decided at the end
 
     def problem(self, resource: str | None, node: Node | None, message: str, hint: str) -> None:
         line = self.doc.line(node.start) if node is not None else None
@@ -31,7 +99,15 @@ class Editor:
     def _add(self, start: int, end: int, text: str) -> None:
         self.edits.append(Edit(start, end, text, len(self.edits)))
 
-    def _replace(self, resource: str, key: str, node: Node, new: str) -> bool:
+    def _replace(self, resource: str, key: str, node: Node, new: str, *, owner: Node | None = None,
+                 override: str | list[str] | None = None) -> bool:
+        """Swap a scalar's characters.  A shared node (an anchor that aliases or merge keys
+        repeat) is only noted here and decided by :meth:`resolve_shared`; ``owner`` is the mapping
+        the value is read through, where an own ``key: override`` can go instead."""
+        if editable(node, shared_ok=True) and node.shared:
+            self.pending.append(_Shared("replace", resource, key, node, new, owner,
+                                        new if override is None else override))
+            return True
         if not editable(node):
             self.problem(resource, node, f"{key} is written in a form gbl cannot rewrite safely "
                          "(a YAML alias or a block scalar)", f"set {key} to {new} by hand")
@@ -40,11 +116,17 @@ class Editor:
             rendered = json.dumps(new, ensure_ascii=False)
         else:
             rendered = yaml_scalar(new, node)
-        self._add(node.start, node.end, rendered)
+        self._add(scalar_start(self.doc.text, node), node.end, rendered)
         self.changes.append(Change(resource, key, node.value, new, self.doc.line(node.start)))
         return True
 
     def _insert(self, resource: str, mapping: Node, key: str, value: str | list[str]) -> None:
+        if mapping.shared:
+            self.pending.append(_Shared("insert", resource, key, mapping, value, None, None))
+            return
+        self._insert_now(resource, mapping, key, value)
+
+    def _insert_now(self, resource: str, mapping: Node, key: str, value: str | list[str]) -> None:
         anchor = self._anchor(mapping, key)
         shown = value if isinstance(value, str) else f"[{', '.join(value)}]"
         if mapping.flow:
@@ -62,8 +144,8 @@ class Editor:
         """The existing pair the new key goes after: the closest one before it in self.order."""
         position = self.order.index(key)
         for previous in reversed(self.order[:position]):
-            pair = mapping.get(previous)
-            if pair is not None:
+            pair = mapping.own_get(previous)
+            if pair is not None and _written_here(pair):
                 return pair
         return None
 
@@ -79,7 +161,7 @@ class Editor:
 
     def _insert_block(self, mapping: Node, anchor, key: str, value) -> bool:
         text, nl = self.doc.text, self.doc.nl
-        candidates = ([anchor] if anchor else []) + list(reversed(mapping.pairs))
+        candidates = ([anchor] if anchor else []) + [p for p in reversed(mapping.pairs) if _written_here(p)]
         for k, v in candidates:
             end = self._content_end(v)
             if end is None:
@@ -147,3 +229,10 @@ class Editor:
         self._add(av.end, av.end, f"{sep}{k}{colon}{v}")
         return True
 
+
+
+def _written_here(pair: tuple[Node, Node]) -> bool:
+    """A pair whose value is written where its key is (not a merge key, not an alias of an anchor
+    written earlier, whose span is the anchor's)."""
+    key, value = pair
+    return not key.merge and value.start >= key.end

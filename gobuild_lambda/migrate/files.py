@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from ..config import ARCHES
-from ..errors import UsageError
+from ..errors import OutputError, UsageError
 from ..package import write_atomic
 from .gomod import check_go_mod
 from .model import FunctionTarget, MigrateReport
@@ -65,10 +66,12 @@ def migrate_files(
         )
     written = []
     if write:
-        for r in results:
-            if r.changed:
-                _write_atomic(r.path, r.migrated)
-                written.append(r.path)
+        changed = [r for r in results if r.changed]
+        for r in changed:  # every file is checked before any is written
+            _check_writable(r.path)
+        for r in changed:
+            _write_atomic(r.path, r.migrated)
+            written.append(r.path)
     return MigrateReport(
         results=tuple(results),
         problems=check_go_mod(Path(plan.project_dir) / "go.mod"),
@@ -94,8 +97,28 @@ def _read_template(path: Path) -> str:
         ) from exc
 
 
+def _check_writable(path: Path) -> None:
+    """Refuse a file its owner made read-only: os.replace would swap it silently (even as root)."""
+    real = Path(os.path.realpath(path))
+    try:
+        mode = real.stat().st_mode
+    except OSError as exc:
+        raise OutputError(f"cannot write it: {exc.strerror or exc}", where=str(path)) from exc
+    if not mode & stat.S_IWUSR:
+        shown = f" (the link's target {real})" if real != Path(path).absolute() else ""
+        raise OutputError(
+            f"it is read-only (mode {stat.S_IMODE(mode):04o}){shown}; gbl migrate --write does not "
+            "replace a file its owner made read-only, and nothing was written",
+            where=str(path),
+            hint=f"make it writable (chmod u+w {real}) and run gbl migrate --write again, "
+            "or apply the diff `gbl migrate` prints yourself",
+        )
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    write_atomic(Path(path), text.encode("utf-8"), keep_mode=True)
+    """Replace the file atomically, keeping its mode.  A symbolic link is written through: the
+    file it points to is replaced and the link stays a link."""
+    write_atomic(Path(os.path.realpath(path)), text.encode("utf-8"), keep_mode=True)
 
 
 def _relative_posix(target: Path, start: Path) -> str:

@@ -121,19 +121,20 @@ class _SamEdits(Editor):
         for key in ("Runtime", "Handler", code_key):
             pair = fn.own(key)
             if pair is not None and pair[1].text != fn.wanted[key]:
-                self._replace(fn.id, key, pair[1], fn.wanted[key])
+                self._replace(fn.id, key, pair[1], fn.wanted[key], owner=fn.props)
         if fn.own(code_key) is None:
             # none, or inherited from Globals (a shared go1.x source dir): each zip is the function's own
             self._insert(fn.id, fn.props, code_key, fn.wanted[code_key])
         arch = fn.own("Architectures")
         if arch is not None:
-            self._set_arch(fn.id, arch[1], fn.wanted["Architectures"])
+            self._set_arch(fn.id, arch[1], fn.wanted["Architectures"], owner=fn.props)
 
-    def _set_arch(self, resource: str, node: Node, wanted: str) -> None:
+    def _set_arch(self, resource: str, node: Node, wanted: str, *, owner: Node | None = None) -> None:
         item = node.items[0] if node.kind == "seq" and node.tag is None and len(node.items) == 1 else None
         if item is not None and item.text == wanted:
             return
-        if item is not None and editable(item) and self._replace(resource, "Architectures", item, wanted):
+        if item is not None and editable(item, shared_ok=True) and self._replace(
+                resource, "Architectures", item, wanted, owner=owner, override=[wanted]):
             return
         self.problem(
             resource, node,
@@ -174,11 +175,11 @@ class _SamEdits(Editor):
                     node, new = gpair[1], wanted.pop()
                     if key == "Architectures":
                         item = node.items[0] if node.kind == "seq" and node.tag is None and len(node.items) == 1 else None
-                        via_globals = item is not None and editable(item)
+                        via_globals = item is not None and editable(item, shared_ok=True)
                         if via_globals:
-                            self._set_arch(GLOBALS, node, new)
-                    elif editable(node):
-                        via_globals = self._replace(GLOBALS, key, node, new)
+                            self._set_arch(GLOBALS, node, new, owner=self.globals)
+                    elif editable(node, shared_ok=True):
+                        via_globals = self._replace(GLOBALS, key, node, new, owner=self.globals)
             for fn in needing:
                 if via_globals and fn.id in heir_ids:
                     continue
@@ -194,7 +195,7 @@ class _SamEdits(Editor):
             ):
                 left = [fn for fn in fns if fn.sam and fn.own("Runtime") is None and fn.id not in inserted_runtime]
                 if not left:
-                    self._replace(GLOBALS, "Runtime", gpair[1], self.runtime or DEFAULT_RUNTIME)
+                    self._replace(GLOBALS, "Runtime", gpair[1], self.runtime or DEFAULT_RUNTIME, owner=self.globals)
 
 
 
@@ -228,11 +229,37 @@ class _Migration(_SamEdits):
             self._examine(fn)
         if self.globals is not None and literal(self.globals.child("Runtime")) == GO1X:
             self.go1x.append(GLOBALS)  # changed only once no unmigrated function inherits it
-        migrating = [fn for fn in fns if fn.ok]
-        for fn in migrating:
-            self._own_edits(fn)
-        self._inherited_edits(fns, migrating)
+        self._edit(fns)
         return self
+
+    def _edit(self, fns: list[_Fn]) -> None:
+        """The edits of every function that migrates.  A function whose edit of a shared YAML
+        anchor cannot be made leaves the migration whole (never half-migrated): it is reported,
+        and the edits are planned again without it."""
+        kept = len(self.problems)
+        while True:
+            del self.problems[kept:]
+            self.edits, self.changes, self.pending = [], [], []
+            migrating = [fn for fn in fns if fn.ok]
+            for fn in migrating:
+                self._own_edits(fn)
+            self._inherited_edits(fns, migrating)
+            failed = self.resolve_shared()
+            if not failed:
+                return
+            del self.problems[kept:]
+            for resource, (node, message, hint) in failed.items():
+                if resource == GLOBALS:
+                    message = message.replace("this function was", "the functions inheriting it were")
+                self.problem(resource, node, message, hint)
+            kept = len(self.problems)
+            before = len(migrating)
+            for fn in migrating:  # Globals' shared value: the functions inheriting it stay too
+                inherits = fn.sam and any(fn.own(k) is None for k in ("Runtime", "Handler", "Architectures"))
+                if fn.id in failed or (GLOBALS in failed and inherits):
+                    fn.ok = False
+            if sum(fn.ok for fn in fns) == before:  # pragma: no cover - nothing left to take out
+                return
 
     # -- is it go1.x, and can it be migrated?
     def _examine(self, fn: _Fn) -> None:
@@ -291,7 +318,8 @@ class _Migration(_SamEdits):
             trouble = True
         for key in ("Runtime", "Handler", code_key):
             pair = fn.own(key)
-            if not trouble and pair is not None and pair[1].kind == "scalar" and not editable(pair[1]):
+            if not trouble and pair is not None and pair[1].kind == "scalar" \
+                    and not editable(pair[1], shared_ok=True):
                 trouble = True
                 self.problem(
                     fn.id, pair[1],

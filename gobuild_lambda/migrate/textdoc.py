@@ -45,9 +45,11 @@ from ..errors import GblError, UsageError
 class Node:
     """A YAML or JSON value with its exact span in the text."""
 
-    __slots__ = ("kind", "start", "end", "tag", "style", "value", "pairs", "items", "flow", "shared")
+    __slots__ = ("kind", "start", "end", "tag", "style", "value", "pairs", "items", "flow", "shared", "uses",
+                 "merge")
 
-    def __init__(self, kind, start, end, *, tag=None, style=None, value=None, flow=False, shared=False):
+    def __init__(self, kind, start, end, *, tag=None, style=None, value=None, flow=False, shared=False,
+                 uses=1, merge=False):
         self.kind = kind  # "map" | "seq" | "scalar"
         self.start = start
         self.end = end
@@ -58,15 +60,34 @@ class Node:
         self.items: list[Node] = []
         self.flow = flow
         self.shared = shared  # reached through a YAML alias too: editing it would edit both
+        self.uses = uses  # how many places of the document it stands in (aliases, merges): 1 unless shared
+        self.merge = merge  # a YAML merge key ("<<")
 
-    def get(self, key: str) -> tuple["Node", "Node"] | None:
+    def own_get(self, key: str) -> tuple["Node", "Node"] | None:
+        """The pair written in this mapping itself (not one a ``<<`` merge key brings in)."""
         if self.kind != "map":
             return None
         found = None
         for k, v in self.pairs:
-            if k.kind == "scalar" and k.value == key:
+            if k.kind == "scalar" and not k.merge and k.value == key:
                 found = (k, v)
         return found
+
+    def get(self, key: str, _depth: int = 0) -> tuple["Node", "Node"] | None:
+        """The pair for ``key`` as YAML reads it: this mapping's own key, else the first mapping a
+        merge key (``<<: *base`` or ``<<: [*a, *b]``) brings in that has it."""
+        found = self.own_get(key)
+        if found is not None or self.kind != "map" or _depth > 20:
+            return found
+        for k, v in self.pairs:
+            if not k.merge:
+                continue
+            for source in (v.items if v.kind == "seq" else [v]):
+                if source.kind == "map":
+                    found = source.get(key, _depth + 1)
+                    if found is not None:
+                        return found
+        return None
 
     def child(self, key: str) -> "Node | None":
         pair = self.get(key)
@@ -159,25 +180,49 @@ def parse_yaml(text: str, path: Path) -> Node | None:
         raise UsageError(f"not valid YAML: {exc}", where=str(path)) from exc
     if node is None:
         return None
-    counts: dict[int, int] = {}
-    _count_refs(node, counts)
-    return _from_ruamel(node, {i for i, c in counts.items() if c > 1}, set(), {})
+    uses = _count_uses(node)
+    return _from_ruamel(node, uses, set(), {})
 
 
-def _count_refs(node, counts: dict[int, int]) -> None:
-    counts[id(node)] = counts.get(id(node), 0) + 1
-    if counts[id(node)] > 1:
-        return
-    if isinstance(node.value, list):
-        for item in node.value:
-            if isinstance(item, tuple):
-                _count_refs(item[0], counts)
-                _count_refs(item[1], counts)
-            else:
-                _count_refs(item, counts)
+def _children(node) -> list:
+    if not isinstance(node.value, list):
+        return []
+    out = []
+    for item in node.value:
+        out.extend(item if isinstance(item, tuple) else (item,))
+    return out
 
 
-def _from_ruamel(node, shared: set[int], path: set[int], memo: dict[int, Node]) -> Node:
+_USES_CAP = 1 << 20  # "billion laughs": a count, never an expansion
+
+
+def _count_uses(root) -> dict[int, int]:
+    """For every composed node, in how many places of the document it stands: 1 for a node
+    written once, more for an anchored node (and everything inside it) that aliases or merge
+    keys repeat.  Computed over the node graph in topological order, so it never expands it."""
+    order, state, stack = [], {}, [(root, False)]
+    while stack:  # iterative depth-first search; post-order reversed is a topological order
+        node, done = stack.pop()
+        if done:
+            state[id(node)] = 2
+            order.append(node)
+            continue
+        if id(node) in state:
+            continue
+        state[id(node)] = 1
+        stack.append((node, True))
+        stack.extend((c, False) for c in reversed(_children(node)) if id(c) not in state)
+    position = {id(node): i for i, node in enumerate(order)}
+    uses = {id(root): 1}
+    for node in reversed(order):
+        n = uses.get(id(node), 0)
+        for child in _children(node):
+            if position[id(child)] < position[id(node)]:  # not a recursive alias back up
+                uses[id(child)] = min(_USES_CAP, uses.get(id(child), 0) + n)
+    return uses
+
+
+def _from_ruamel(node, uses: dict[int, int], path: set[int], memo: dict[int, Node]) -> Node:
     """Our node for a composed ruamel node.  A node reached through aliases is converted once and
     reused (so "billion laughs" documents stay small) and is marked ``shared``."""
     from ruamel.yaml.nodes import MappingNode, SequenceNode
@@ -186,24 +231,26 @@ def _from_ruamel(node, shared: set[int], path: set[int], memo: dict[int, Node]) 
     if key in memo:
         return memo[key]
     tag = node.tag if isinstance(node.tag, str) and node.tag.startswith("!") else None
-    common = dict(tag=tag, shared=key in shared)
+    count = uses.get(key, 1)
+    common = dict(tag=tag, shared=count > 1, uses=count)
     start, end = node.start_mark.index, node.end_mark.index
     if key in path:  # a recursive alias: an opaque, uneditable value
         return Node("scalar", start, end, value=None, tag=tag, shared=True)
     if isinstance(node, MappingNode):
         out = Node("map", start, end, flow=bool(node.flow_style), **common)
         path.add(key)
-        out.pairs = [(_from_ruamel(k, shared, path, memo), _from_ruamel(v, shared, path, memo))
+        out.pairs = [(_from_ruamel(k, uses, path, memo), _from_ruamel(v, uses, path, memo))
                      for k, v in node.value]
         path.discard(key)
     elif isinstance(node, SequenceNode):
         out = Node("seq", start, end, flow=bool(node.flow_style), **common)
         path.add(key)
-        out.items = [_from_ruamel(v, shared, path, memo) for v in node.value]
+        out.items = [_from_ruamel(v, uses, path, memo) for v in node.value]
         path.discard(key)
     else:
         out = Node("scalar", start, end, style=node.style, value=node.value, **common)
-    if key in shared:
+        out.merge = node.tag == "tag:yaml.org,2002:merge"
+    if count > 1:
         memo[key] = out
     return out
 
@@ -341,6 +388,16 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
 
 
 
-def editable(node: Node) -> bool:
-    """A literal scalar whose characters can be swapped for another's."""
-    return node.text is not None and node.style not in ("|", ">") and not node.shared
+_ANCHOR = re.compile(r"&[^\s,\[\]{}]+\s+")
+
+
+def scalar_start(text: str, node: Node) -> int:
+    """Where a scalar's own characters start: after an anchor (``&rt go1.x``) written before it."""
+    m = _ANCHOR.match(text, node.start)
+    return m.end() if m else node.start
+
+
+def editable(node: Node, *, shared_ok: bool = False) -> bool:
+    """A literal scalar whose characters can be swapped for another's (``shared_ok``: even when
+    an alias or merge key repeats it, which the caller decides about)."""
+    return node.text is not None and node.style not in ("|", ">") and (shared_ok or not node.shared)
