@@ -360,17 +360,17 @@ def zip_cmd(
 @app.command("migrate")
 def migrate_cmd(
     templates: Optional[List[Path]] = typer.Argument(
-        None, help="SAM / CloudFormation templates, YAML or JSON (default: every template in DIR that still uses go1.x)."),
+        None, help="SAM / CloudFormation templates (YAML or JSON), serverless.yml, *.tf files or CDK sources (default: every such file in DIR that still uses go1.x, and CDK sources with a GoFunction)."),
     project: Path = ProjectOpt,
     write: bool = typer.Option(False, "--write", help="Rewrite the templates in place (atomically) instead of printing a diff."),
-    check: bool = typer.Option(False, "--check", help="Exit 9 when a template still uses go1.x (for CI)."),
+    check: bool = typer.Option(False, "--check", help="Exit 9 when a file still uses go1.x or declares another arch than its zip's (for CI)."),
     runtime: Optional[str] = typer.Option(None, "--runtime", help="provided.al2023 or provided.al2 (default: each function's runtime in gbl.toml)."),
     arch: Optional[str] = ArchOpt,
 ) -> None:
-    """Move go1.x functions in SAM / CloudFormation templates to gbl's zips on provided.al2023."""
+    """Move go1.x functions (SAM / CloudFormation, Serverless, Terraform) to gbl's zips on provided.al2023; report CDK uses."""
     from rich.markup import escape
 
-    from .migrate import find_go1x_templates, migrate_files
+    from .migrate import find_migratable, migrate_files
     from .pipeline import make_plan
 
     if runtime is not None and runtime not in ("provided.al2023", "provided.al2"):
@@ -379,9 +379,9 @@ def migrate_cmd(
     err = _stderr()
     paths = list(templates or ())
     if not paths:
-        paths = [_cwd_relative(p) for p in find_go1x_templates(plan.project_dir)]
+        paths = [_cwd_relative(p) for p in find_migratable(plan.project_dir)]
         if not paths:
-            err.print(f"no template in {escape(str(plan.project_dir))} uses go1.x")
+            err.print(f"no template, serverless.yml, Terraform or CDK file in {escape(str(plan.project_dir))} uses go1.x")
     report = migrate_files(paths, plan, runtime=runtime, arch=arch, write=write)
     for r in report.results:
         if not write:

@@ -83,6 +83,7 @@ class Editor(SharedEdits):
     key before it in ``order``)."""
 
     order: tuple[str, ...] = ()
+    map_step = 2  # how far a nested block mapping is indented past its key
 
     def __init__(self, doc: Doc, path: Path):
         self.doc = doc
@@ -128,7 +129,9 @@ class Editor(SharedEdits):
 
     def _insert_now(self, resource: str, mapping: Node, key: str, value: str | list[str]) -> None:
         anchor = self._anchor(mapping, key)
-        shown = value if isinstance(value, str) else f"[{', '.join(value)}]"
+        shown = value if isinstance(value, str) else (
+            "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}" if isinstance(value, dict)
+            else f"[{', '.join(value)}]")
         if mapping.flow:
             ok = self._insert_flow(mapping, anchor, key, value)
         else:
@@ -190,6 +193,10 @@ class Editor(SharedEdits):
         rendered_key = yaml_key(key, like_key)
         if isinstance(value, str):
             return f"{indent}{rendered_key}: {yaml_scalar(value, None)}{nl}"
+        if isinstance(value, dict):  # one level: "key:\n  sub: value"
+            inner = indent + " " * self.map_step
+            items = "".join(f"{inner}{k}: {yaml_scalar(v, None)}{nl}" for k, v in value.items())
+            return f"{indent}{rendered_key}:{nl}{items}"
         dash = indent + " " * self.doc.seq_offset
         items = "".join(f"{dash}- {yaml_scalar(v, None)}{nl}" for v in value)
         return f"{indent}{rendered_key}:{nl}{items}"
@@ -205,7 +212,8 @@ class Editor(SharedEdits):
         else:
             k = key
             v = yaml_scalar(value, None) if isinstance(value, str) else (
-                "[" + ", ".join(yaml_scalar(x, None) for x in value) + "]"
+                "{" + ", ".join(f"{a}: {yaml_scalar(b, None)}" for a, b in value.items()) + "}"
+                if isinstance(value, dict) else "[" + ", ".join(yaml_scalar(x, None) for x in value) + "]"
             )
         if not mapping.pairs:
             self._add(mapping.start + 1, mapping.start + 1, f"{k}: {v}")
@@ -236,3 +244,32 @@ def _written_here(pair: tuple[Node, Node]) -> bool:
     written earlier, whose span is the anchor's)."""
     key, value = pair
     return not key.merge and value.start >= key.end
+
+
+def migrate_twice(text: str, path: Path, label: str | None, parse, make, order: tuple[str, ...] = ()):
+    """Run a migration (``make(parse(text))`` returns an object with ``edits``, ``changes``,
+    ``problems``, ``go1x``), apply its edits, and migrate the result again: the second pass must
+    find nothing to do (idempotence), and tells what is still on go1.x afterwards."""
+    from ..errors import GblError
+    from .model import MigrationResult
+    from .textdoc import apply_edits
+
+    first = make(parse(text))
+    migrated = apply_edits(text, first.edits)
+    after = first
+    if migrated != text:
+        try:
+            after = make(parse(migrated))
+        except GblError as exc:  # pragma: no cover - a bug in the edits
+            raise GblError(f"internal error: the migrated file does not parse: {exc}",
+                           where=str(path), hint="please report this with the file") from exc
+        if after.edits:  # pragma: no cover - a bug in the edits
+            raise GblError("internal error: a second migration would change the file again",
+                           where=str(path), hint="please report this with the file")
+    rank = {k: i for i, k in enumerate(order)}
+    return MigrationResult(
+        path=path, original=text, migrated=migrated,
+        changes=tuple(sorted(first.changes, key=lambda c: (c.line, rank.get(c.key, len(rank))))),
+        problems=tuple(first.problems), go1x_before=tuple(first.go1x), go1x_after=tuple(after.go1x),
+        label=label if label is not None else path.as_posix(),
+    )

@@ -7,11 +7,11 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from ..config import ARCHES
+from ..config import ARCHES, RUNTIMES
 from ..errors import OutputError, UsageError
 from ..package import write_atomic
 from .gomod import check_go_mod
-from .model import FunctionTarget, MigrateReport
+from .model import FunctionTarget, MigrateReport, MigrationResult, Problem
 from .sam import migrate_template
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,9 +61,7 @@ def migrate_files(
         seen.add(key)
         text = _read_template(path)
         functions = targets_for(plan, key.parent, arch=arch, dist_dir=dist_dir)
-        results.append(
-            migrate_template(text, functions, path=path, runtime=runtime, label=path.as_posix())
-        )
+        results.append(migrate_text(text, functions, path=path, runtime=runtime, label=path.as_posix()))
     written = []
     if write:
         changed = [r for r in results if r.changed]
@@ -72,11 +70,63 @@ def migrate_files(
         for r in changed:
             _write_atomic(r.path, r.migrated)
             written.append(r.path)
+    dist = Path(dist_dir) if dist_dir is not None else Path(plan.project_dir) / "dist"
     return MigrateReport(
         results=tuple(results),
-        problems=check_go_mod(Path(plan.project_dir) / "go.mod"),
+        problems=check_go_mod(Path(plan.project_dir) / "go.mod") + _zip_arch_problems(results, plan, dist, write),
         written=tuple(written),
     )
+
+
+def migrate_text(
+    text: str,
+    functions,
+    *,
+    path: Path | str,
+    runtime: str | None = None,
+    label: str | None = None,
+) -> MigrationResult:
+    """Migrate one file's text by its kind: a SAM / CloudFormation template, a serverless.yml,
+    a Terraform file, or a CDK source (reported, never edited)."""
+    from .cdk import cdk_language, report_cdk
+    from .serverless import is_serverless, migrate_serverless
+    from .terraform import migrate_terraform
+    from .textdoc import Doc
+
+    path = Path(path)
+    if runtime is not None and runtime not in RUNTIMES:
+        raise UsageError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    kwargs = dict(path=path, runtime=runtime, label=label)
+    if path.suffix.lower() == ".tf":
+        return migrate_terraform(text, functions, **kwargs)
+    if cdk_language(path) is not None:
+        return report_cdk(text, functions, **kwargs)
+    if path.suffix.lower() in (".yml", ".yaml") and is_serverless(Doc.parse(text, path), path):
+        return migrate_serverless(text, functions, **kwargs)
+    return migrate_template(text, functions, **kwargs)
+
+
+def _zip_arch_problems(results, plan: "Plan", dist: Path, written: bool) -> tuple[Problem, ...]:
+    """A Problem for each Go function whose file declares another arch than its built zip has
+    (dist/manifest.json's arch for it).  Files as they are on disk: migrated when written."""
+    from .. import manifest
+    from .declared import declared_in_text
+
+    built = manifest.read(dist)
+    names = {fn.name for fn in plan.functions}
+    out = []
+    for r in results:
+        text = r.migrated if written else r.original
+        for d in declared_in_text(text, r.path, names):
+            entry = built.get(d.function)
+            zip_arch = entry.get("arch") if entry else None
+            if zip_arch in ("amd64", "arm64") and zip_arch != d.arch:
+                out.append(Problem(
+                    r.path, d.function, f"declares {d.lambda_arch} for {d.function}, but {dist.name}/"
+                    f"{d.function}.zip is built for {zip_arch}", f"rebuild with `gbl build {d.function}` "
+                    f"(gbl.toml: [functions.{d.function}] arch = \"{d.arch}\"), or declare the zip's arch",
+                    d.line))
+    return tuple(out)
 
 
 

@@ -225,6 +225,7 @@ class _Migration(_SamEdits):
                 continue
             props = res.child("Properties")
             fns.append(_Fn(key.text, rtype == SAM_FUNCTION, res, props if props is not None and props.kind == "map" else None))
+        self.fns = fns
         for fn in fns:
             self._examine(fn)
         if self.globals is not None and literal(self.globals.child("Runtime")) == GO1X:
@@ -260,6 +261,26 @@ class _Migration(_SamEdits):
                     fn.ok = False
             if sum(fn.ok for fn in fns) == before:  # pragma: no cover - nothing left to take out
                 return
+
+    def declared(self) -> list[tuple[str, str, int]]:
+        """After :meth:`run`: (gbl function, Lambda arch, line) for each Go function (go1.x or a
+        provided runtime), matched by its Handler or its code's name (dist/api.zip -> api)."""
+        out = []
+        for fn in getattr(self, "fns", []):
+            runtime = literal(self._effective(fn, "Runtime")[1]) if self._effective(fn, "Runtime") else None
+            if runtime != GO1X and not (runtime or "").startswith("provided"):
+                continue
+            handler = self._effective(fn, "Handler")
+            code = self._effective(fn, _CODE_KEYS[fn.sam])
+            target = self._match((handler[1].text if handler else None) or "", code[1] if code else None)
+            if target is None:
+                continue
+            arch = self._effective(fn, "Architectures")
+            item = arch[1].items[0] if arch and arch[1].kind == "seq" and len(arch[1].items) == 1 else None
+            line = self.doc.line((arch[1] if arch else fn.node).start)
+            out.append((target.name, item.text if item is not None and item.text else
+                        ("x86_64" if arch is None else "?"), line))
+        return out
 
     # -- is it go1.x, and can it be migrated?
     def _examine(self, fn: _Fn) -> None:
