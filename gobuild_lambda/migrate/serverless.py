@@ -94,10 +94,10 @@ class ServerlessMigration(Editor):
             self._examine(fn)
         if self.provider is not None and literal(self.provider.child("runtime")) == GO1X:
             self.go1x.append(PROVIDER)
+        self._provider_runtime()  # first: a runtime it gives a function goes before its package
         for fn in self.fns:
             if fn.ok:
                 self._own_edits(fn)
-        self._provider_runtime()
         return self
 
     def effective(self, fn: _Fn, key: str) -> tuple[Node, Node] | None:
