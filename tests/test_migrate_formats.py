@@ -291,3 +291,61 @@ def test_cli_migrates_every_format_and_check_compares_the_zips_arch(tmp_path):
     proc = run_gbl("migrate", "--check", "-C", str(project), str(tf), env=env)
     assert proc.returncode == 9, proc.stderr
     assert "declares x86_64 for echo, but dist/echo.zip is built for arm64" in proc.stderr
+
+
+# ------------------------------------------------------------------------ the HCL reader
+def test_hcl_reader_knows_strings_templates_heredocs_and_comments():
+    from gobuild_lambda.migrate.hcl import parse
+
+    text = '''# runtime = "go1.x" in a comment
+resource "aws_lambda_function" "a" {
+  description = "a } brace, a \\" quote and ${jsonencode({ k = "v}" })} template"
+  policy      = <<EOF
+{ "runtime": "go1.x" }
+  EOF-not-the-end
+EOF
+  runtime     = "go1.x" // trailing
+  tags        = {
+    a = "b" # in an object
+  }
+  escaped     = "$${not.a.template"
+  /* handler = "x" */
+  handler     = "api"
+}
+'''
+    (block,) = parse(text)
+    assert block.labels == ["aws_lambda_function", "a"]
+    assert set(block.attrs) == {"description", "policy", "runtime", "tags", "escaped", "handler"}
+    assert block.attrs["runtime"].string() == "go1.x" and block.attrs["handler"].string() == "api"
+    assert block.attrs["description"].string() is None  # a template: not a literal
+    assert text[block.attrs["policy"].value_start:block.attrs["policy"].value_end].endswith("\nEOF")
+    result = migrate_text(text, TARGETS, path="main.tf")
+    assert '  runtime     = "provided.al2023" // trailing\n' in result.migrated
+    assert '{ "runtime": "go1.x" }' in result.migrated and '# runtime = "go1.x" in a comment' in result.migrated
+
+
+def test_a_serverless_file_with_another_name_is_recognised_by_its_content(tmp_path):
+    path = tmp_path / "service.yml"
+    path.write_text("service: s\nprovider:\n  name: aws\n  runtime: go1.x\nfunctions:\n  api:\n    handler: bin/api\n")
+    (result,) = migrate_files([path], fake_plan(tmp_path)).results
+    assert "  runtime: provided.al2023\n" in result.migrated and "artifact: dist/api.zip" in result.migrated
+
+
+@pytest.mark.parametrize("case, name, expected", [
+    ("serverless/v3", "serverless.yml", "expected.yml"),
+    ("terraform", "main.tf", "expected.tf"),
+])
+def test_docs_show_the_fixtures_diff(case, name, expected):
+    import difflib
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "migrating.md").read_text()
+    before = (FIXTURES / case / name).read_text().splitlines(keepends=True)
+    after = (FIXTURES / case / expected).read_text().splitlines(keepends=True)
+    diff = "".join(difflib.unified_diff(before, after, f"a/{name}", f"b/{name}"))
+    assert f"```diff\n{diff}```" in docs
+
+
+@pytest.mark.parametrize("case", ["cdk/ts", "cdk/go"])
+def test_docs_show_the_cdk_reports(case):
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "migrating.md").read_text()
+    assert f"```text\n{(FIXTURES / case / 'expected.txt').read_text()}```" in docs
