@@ -211,3 +211,20 @@ def test_billion_laughs_anchors_stay_cheap():
     text = "\n".join(lines) + "\n" + sam("Runtime: go1.x\nHandler: api\nCodeUri: api/")
     result = migrate_template(text, TARGETS)
     assert "Handler: bootstrap" in result.migrated
+
+
+def test_cli_on_shared_properties_exits_0_not_1(tmp_path):
+    # was: rc 1 "internal error: overlapping template edits"
+    (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.22\n")
+    (tmp_path / "cmd" / "api").mkdir(parents=True)
+    (tmp_path / "cmd" / "api" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    path = tmp_path / "template.yaml"
+    path.write_text("Resources:\n  A:\n    Type: AWS::Serverless::Function\n    Properties: &p\n"
+                    "      Runtime: go1.x\n      Handler: api\n      CodeUri: api/\n"
+                    "  B:\n    Type: AWS::Serverless::Function\n    Properties: *p\n")
+    proc = subprocess.run([sys.executable, "-m", "gobuild_lambda", "migrate", "--write", "--check", "-C", str(tmp_path),
+                           str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert path.read_text() == ("Resources:\n  A:\n    Type: AWS::Serverless::Function\n    Properties: &p\n"
+                                "      Runtime: provided.al2023\n      Handler: bootstrap\n      CodeUri: dist/api.zip\n"
+                                "  B:\n    Type: AWS::Serverless::Function\n    Properties: *p\n")
