@@ -80,7 +80,7 @@ def plan_cmd(
     from .pipeline import make_plan
 
     plan = make_plan(project, arch=_check_arch(arch))
-    warnings = _template_warnings(plan.project_dir)
+    warnings = [*plan.warnings, *_template_warnings(plan.project_dir)]
     if as_json:
         doc = {
             "module": plan.module_path,
@@ -106,9 +106,15 @@ def plan_cmd(
     err = _stderr()
     if verbose:
         for s in plan.skipped:
-            err.print(f"skipped {s.rel_dir}: {s.reason}")
+            err.print(f"skipped {s.rel_dir}: {s.reason}", markup=False)  # a path may hold "[/x]"
     for w in warnings:
-        err.print(f"[yellow]warning:[/] {w}")
+        err.print("[yellow]warning:[/] " + _escape(w))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _template_warnings(project_dir: Path) -> list[str]:
@@ -135,6 +141,8 @@ def _function_json(f) -> dict:
         "ldflags": f.ldflags,
         "env": dict(f.env),
         "include": [{"path": i.pattern, "executable": i.executable} for i in f.include],
+        "module_dir": f.module_dir,
+        "template": f.template or None,
     }
 
 
@@ -218,7 +226,7 @@ def _print_report(report, as_json: bool) -> None:
     _stdout().print(table)
     err = _stderr()
     for r in report.failed:
-        err.print(f"[red]error:[/] function {r.function.name} ({r.function.rel_dir}):")
+        err.print(f"[red]error:[/] function {r.function.name} ({_escape(r.function.rel_dir)}):")
         if r.verdict is not None:
             _print_verdict(err, r.verdict, only_problems=True)
         else:
