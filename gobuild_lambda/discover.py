@@ -250,12 +250,46 @@ def workspace_modules(go_work: Path) -> tuple[Path, ...]:
 
 
 def old_lambda_go(go_mod: Path) -> str:
-    """The aws-lambda-go version go.mod requires when it is older than v1.18.0, else ""."""
-    from .migrate import lambda_go_requirement, lambda_go_too_old
+    """The aws-lambda-go version go.mod requires when it is older than v1.18.0, else "".
 
+    The version a ``replace`` swaps in counts, as Go builds with it.  (migrate.py has the same
+    reading for its warning; this copy keeps `gbl build` from importing migrate and ruamel.)
+    """
     try:
         text = go_mod.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return ""
-    found = lambda_go_requirement(text)
-    return found[0] if found and lambda_go_too_old(found[0]) else ""
+    required = replaced = ""
+    block = None
+    for raw in text.splitlines():
+        words = raw.split("//", 1)[0].split()
+        if not words:
+            continue
+        if block is not None:
+            if words == [")"]:
+                block = None
+                continue
+            verb = block
+        elif words[0] in ("require", "replace"):
+            verb, words = words[0], words[1:]
+            if words == ["("]:
+                block = verb
+                continue
+        else:
+            continue
+        if verb == "require" and len(words) >= 2 and words[0] == LAMBDA_GO:
+            required = words[1]
+        elif verb == "replace" and words and words[0] == LAMBDA_GO and "=>" in words:
+            right = words[words.index("=>") + 1:]
+            if len(right) == 2 and right[1].startswith("v"):
+                replaced = right[1]
+    version = replaced or required if required else ""
+    return version if version and _too_old(version) else ""
+
+
+def _too_old(version: str) -> bool:
+    m = re.match(r"v(\d+)\.(\d+)\.(\d+)(-)?", version)
+    if not m:
+        return False
+    key = (int(m.group(1)), int(m.group(2)), int(m.group(3)), 0 if m.group(4) else 1)
+    return key < (1, 18, 0, 1)
