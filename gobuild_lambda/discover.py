@@ -249,6 +249,18 @@ def workspace_modules(go_work: Path) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def workspace_above(module_dir: Path) -> Path | None:
+    """The nearest go.work strictly above ``module_dir`` that ``use``s it, else None."""
+    for d in module_dir.parents:
+        work = d / "go.work"
+        if work.is_file():
+            try:
+                return work if module_dir.resolve() in workspace_modules(work) else None
+            except UsageError:
+                return None
+    return None
+
+
 def old_lambda_go(go_mod: Path) -> str:
     """The aws-lambda-go version go.mod requires when it is older than v1.18.0, else "".
 

@@ -135,6 +135,7 @@ def plan(
     project_dir = Path(project_dir).resolve()
     if not project_dir.is_dir():
         raise PlanError("no such directory", where=str(project_dir), hint="check the -C argument")
+    project_dir = find_root(project_dir, gowork_off=_gowork_off(go))
     cfg = config if config is not None else config_mod.load(project_dir)
     if overrides is not None:
         cfg = cfg.with_overrides(overrides)
@@ -213,11 +214,14 @@ def _units(go, project_dir: Path, cfg: Config):
     tfuncs = [tf for t in templates for tf in discover.read_template(t, project_dir)]
     units: dict[Path, _Unit] = {}
     work = project_dir / "go.work"
-    gowork = work if work.is_file() and go.env.get("GOWORK", "").strip() != "off" else None
+    gowork = work if work.is_file() and not _gowork_off(go) else None
     if gowork is not None:
         for m in discover.workspace_modules(gowork):
             units[m] = _Unit(m, patterns=True)
     elif (project_dir / "go.mod").is_file() or not (tfuncs or cfg.discover.modules):
+        if (project_dir / "go.mod").is_file() and not _gowork_off(go):
+            # a module of a workspace above: `go build` here would build with that go.work
+            gowork = discover.workspace_above(project_dir)
         info = gotool.module_info(go, project_dir)
         module_root = Path(info.get("Dir") or project_dir).resolve()
         if module_root != project_dir:
@@ -257,6 +261,23 @@ def _units(go, project_dir: Path, cfg: Config):
         if not unit.info:
             unit.info = gotool.module_info(go, unit.dir)
     return gowork, units, tfuncs
+
+
+def _gowork_off(go) -> bool:
+    return go.env.get("GOWORK", "").strip() == "off"
+
+
+def find_root(start: Path, *, gowork_off: bool) -> Path:
+    """The project directory for ``start``: ``start`` itself when it holds go.mod, go.work,
+    gbl.toml or a template; else, as ``go`` does, the nearest directory above holding go.mod or
+    (unless GOWORK=off) go.work; else ``start`` (whose plan then says what is missing)."""
+    markers = ("go.mod", "go.work", config_mod.CONFIG_FILE, *discover.TEMPLATE_NAMES)
+    if any((start / m).is_file() for m in markers):
+        return start
+    for d in start.parents:
+        if (d / "go.mod").is_file() or (not gowork_off and (d / "go.work").is_file()):
+            return d
+    return start
 
 
 def _list_all(go, jobs, base) -> dict:

@@ -205,3 +205,25 @@ def test_odd_directory_names_are_reported_as_malformed_import_paths(project):
     for d, ch in (("cmd/[/nope", "["), ("cmd/café", "é"), ("cmd/my func", " ")):
         line = next(x for x in proc.stderr.splitlines() if x.startswith(f"skipped {d}:"))
         assert "malformed import path" in line and repr(ch) in line and "rename the directory" in line
+
+
+def test_run_from_a_subdirectory_finds_the_module_or_workspace_above(project):
+    root = project("workspace")
+    # api/ is a module of the go.work above it: planned and built with that workspace, as `go` would
+    sub = root / "api" / "cmd" / "ping"
+    report = gobuild_lambda.build(sub)
+    assert report.plan.project_dir == (root / "api").resolve()
+    assert report.plan.function("ping").gowork == str((root / "go.work").resolve())
+    assert built(report, root / "api") == {"ping": ("amd64", ".")}
+    # with GOWORK=off, api alone cannot see example.com/ws/shared: Go's own error, naming ping
+    with pytest.raises(errors.BuildFailed) as exc:
+        gobuild_lambda.build(sub, env={**os.environ, "GOWORK": "off"})
+    assert "example.com/ws/shared" in exc.value.report.results[0].error
+
+
+def test_cli_run_from_a_subdirectory_of_a_single_module(project):
+    root = project("discover_packages")
+    proc = run_gbl("plan", "--json", cwd=root / "functions" / "nested")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(f["name"] for f in json.loads(proc.stdout)["functions"]) == [
+        "alpha", "beta", "discover_packages", "lambda-handler"]
