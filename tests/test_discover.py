@@ -227,3 +227,23 @@ def test_cli_run_from_a_subdirectory_of_a_single_module(project):
     assert proc.returncode == 0, proc.stderr
     assert sorted(f["name"] for f in json.loads(proc.stdout)["functions"]) == [
         "alpha", "beta", "discover_packages", "lambda-handler"]
+
+
+def test_docker_build_calls_run_in_the_module_directory_with_the_workspace(project, tmp_path):
+    """builder = "docker": the container's working directory is the function's module, and the
+    user's go.work is the container's path of it (the spec is pure; the docker tests run builds)."""
+    from gobuild_lambda import builder, docker_build
+
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    for shape, fn, workdir, gowork in (("sam_init", "goodbye", "/src/goodbye", "off"),
+                                       ("workspace", "ping", "/src/api", "/src/go.work")):
+        root = project(shape)
+        plan = gobuild_lambda.plan(root, builder="docker", image="golang:1.26")
+        settings = docker_build.resolve_settings(plan, env, platform="linux")
+        call = builder.plan_calls([plan.function(fn)], plan.project_dir, jobs=1)[0]
+        assert call.cwd == root.resolve() / workdir[len("/src/"):]
+        args = docker_build.container_args(call.args, plan.project_dir / ".gbl" / "build")
+        spec = docker_build.container_spec(plan, settings, "golang:1.26", args, dict(call.env), {},
+                                           plan.function(fn).module_dir)
+        assert spec["working_dir"] == workdir
+        assert spec["environment"]["GOWORK"] == gowork
