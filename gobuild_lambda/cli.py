@@ -84,6 +84,7 @@ def plan_cmd(
     if as_json:
         doc = {
             "module": plan.module_path,
+            "modules": [{"dir": d, "path": m} for d, m in plan.modules],
             "go": plan.go_directive,
             "functions": [
                 {**_function_json(f), "image": f.image or (default_image(plan) or "" if f.builder == "docker" else "")}
@@ -96,7 +97,8 @@ def plan_cmd(
         return
     from rich.table import Table
 
-    table = Table(title=f"{plan.module_path}: {len(plan.functions)} function(s)", title_justify="left")
+    title = plan.module_path if len(plan.modules) <= 1 else f"{len(plan.modules)} modules"
+    table = Table(title=_escape(f"{title}: {len(plan.functions)} function(s)"), title_justify="left")
     for col in ("function", "package dir", "arch", "runtime", "builder", "tags", "ldflags"):
         table.add_column(col)
     for f in plan.functions:

@@ -78,6 +78,7 @@ class Plan:
     functions: tuple[Function, ...]
     skipped: tuple[Skipped, ...]
     warnings: tuple[str, ...] = ()  # for `gbl plan`: template disagreements, old aws-lambda-go
+    modules: tuple[tuple[str, str], ...] = ()  # (dir relative to the project, module path)
 
     def function(self, name: str) -> Function:
         for fn in self.functions:
@@ -101,7 +102,7 @@ class Plan:
         mine = tuple(f for f in self.functions if shard_of(f.name, count) == index)
         return Plan(
             self.project_dir, self.module_path, self.go_directive, self.toolchain,
-            self.config, mine, self.skipped, self.warnings,
+            self.config, mine, self.skipped, self.warnings, self.modules,
         )
 
     def select(self, names) -> "Plan":
@@ -110,7 +111,7 @@ class Plan:
         wanted = [self.function(n) for n in dict.fromkeys(names)]
         return Plan(
             self.project_dir, self.module_path, self.go_directive, self.toolchain,
-            self.config, tuple(wanted), self.skipped, self.warnings,
+            self.config, tuple(wanted), self.skipped, self.warnings, self.modules,
         )
 
 
@@ -163,7 +164,8 @@ def plan(
             jobs += [(unit, arch, list(dict.fromkeys(patterns))) for arch in arches]
     skipped += [Skipped(_rel(project_dir, t.template) + f":{t.resource}", t.reason) for t in tfuncs if t.reason]
     if not candidates:
-        return Plan(project_dir, module_path, go_line, _toolchain(first.dir), cfg, (), tuple(skipped))
+        return Plan(project_dir, module_path, go_line, _toolchain(first.dir), cfg, (), tuple(skipped),
+                    (), _modules(project_dir, units))
     by_arch = _list_all(go, jobs, base)
 
     functions: list[Function] = []
@@ -203,6 +205,7 @@ def plan(
         functions=tuple(functions),
         skipped=tuple(skipped),
         warnings=tuple(dict.fromkeys(warnings)),
+        modules=_modules(project_dir, units),
     )
 
 
@@ -261,6 +264,10 @@ def _units(go, project_dir: Path, cfg: Config):
         if not unit.info:
             unit.info = gotool.module_info(go, unit.dir)
     return gowork, units, tfuncs
+
+
+def _modules(project_dir: Path, units) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((_rel(project_dir, u.dir), u.info["Path"]) for u in units.values()))
 
 
 def _gowork_off(go) -> bool:

@@ -58,6 +58,13 @@ def test_plan_v_lists_non_go_resources_with_the_reason(project):
     assert proc.returncode == 0, proc.stderr
     assert "skipped template.yaml:PythonFunction: runtime python3.12, not Go" in proc.stderr
     assert "skipped template.yaml:FromS3: code in S3" in proc.stderr
+    doc = json.loads(run_gbl("plan", "--json", "-C", str(root)).stdout)
+    assert doc["modules"] == [{"dir": "goodbye", "path": "example.com/goodbye"},
+                              {"dir": "hello-world", "path": "hello-world"}]
+    assert {f["name"]: (f["arch"], f["module_dir"], f["template"]) for f in doc["functions"]} == {
+        "goodbye": ("arm64", "goodbye", "template.yaml:GoodbyeFunction"),
+        "hello-world": ("amd64", "hello-world", "template.yaml:HelloWorldFunction"),
+    }
 
 
 def test_handlers_dirs_with_handler_main_and_globals_architectures(project):
