@@ -1,8 +1,12 @@
 """Which functions a project has, and the settings each is built with.
 
-A function is a package named ``main`` under ``cmd/`` (any depth), as Go sees it for ``GOOS=linux``
-and the function's own ``GOARCH``.  Go decides (``go list``); gbl only walks the tree to find the
-directories Go silently leaves out of ``./cmd/...`` so that ``--verbose`` can say why.
+A function is a package named ``main``, as Go sees it for ``GOOS=linux`` and the function's own
+``GOARCH``, in the directories the ``[discover] packages`` patterns name (default ``./cmd/...``) in
+each planned module, or declared by a SAM / CloudFormation template (discover.py reads those).
+The modules: the project directory's, ``[discover] modules``, the modules of template-declared
+functions, or every module of the project directory's ``go.work``.  Go decides (``go list``, one
+run per module and arch); gbl only walks the tree to find the directories Go silently leaves out
+of a pattern so that ``--verbose`` can say why.
 """
 
 from __future__ import annotations
@@ -146,22 +150,7 @@ def plan(
     arches = sorted(set(_arches_in_use(cfg)) | {t.arch for t in tfuncs if t.arch})
     base = {"GOOS": "linux", "CGO_ENABLED": "0", "GOWORK": str(gowork) if gowork else "off",
             "GOFLAGS": _goflags(go)}
-    candidates = {}  # abs dir -> (unit, go files, template function or None)
-    skipped: list[Skipped] = []
-    jobs = []
-    for unit in units.values():
-        patterns = []
-        if unit.patterns:
-            patterns += list(cfg.discover.packages)
-            found, excluded = _pattern_dirs(unit.dir, cfg.discover.packages, cfg.discover.exclude)
-            for d, files in found:
-                candidates[d] = (unit, files, None)
-            skipped += [Skipped(_rel(project_dir, d), "excluded by [discover] exclude") for d in excluded]
-        for d, tf in unit.templates.items():
-            candidates[d] = (unit, _go_files(d), tf)
-            patterns.append(_pattern(unit.dir, d))
-        if patterns:
-            jobs += [(unit, arch, list(dict.fromkeys(patterns))) for arch in arches]
+    candidates, skipped, jobs = _candidates(project_dir, cfg, units, arches)
     skipped += [Skipped(_rel(project_dir, t.template) + f":{t.resource}", t.reason) for t in tfuncs if t.reason]
     if not candidates:
         return Plan(project_dir, module_path, go_line, _toolchain(first.dir), cfg, (), tuple(skipped),
@@ -207,6 +196,28 @@ def plan(
         warnings=tuple(dict.fromkeys(warnings)),
         modules=_modules(project_dir, units),
     )
+
+
+def _candidates(project_dir: Path, cfg: Config, units, arches):
+    """Every directory to judge: abs dir -> (unit, its .go files, template function or None);
+    the directories `exclude` removed; and the `go list` runs: (unit, arch, patterns)."""
+    candidates: dict = {}
+    skipped: list[Skipped] = []
+    jobs = []
+    for unit in units.values():
+        patterns = []
+        if unit.patterns:
+            patterns += list(cfg.discover.packages)
+            found, excluded = _pattern_dirs(unit.dir, cfg.discover.packages, cfg.discover.exclude)
+            for d, files in found:
+                candidates[d] = (unit, files, None)
+            skipped += [Skipped(_rel(project_dir, d), "excluded by [discover] exclude") for d in excluded]
+        for d, tf in unit.templates.items():  # a template's function wins over a pattern's match
+            candidates[d] = (unit, _go_files(d), tf)
+            patterns.append(_pattern(unit.dir, d))
+        if patterns:
+            jobs += [(unit, arch, list(dict.fromkeys(patterns))) for arch in arches]
+    return candidates, skipped, jobs
 
 
 def _units(go, project_dir: Path, cfg: Config):

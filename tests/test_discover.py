@@ -254,3 +254,23 @@ def test_docker_build_calls_run_in_the_module_directory_with_the_workspace(proje
                                            plan.function(fn).module_dir)
         assert spec["working_dir"] == workdir
         assert spec["environment"]["GOWORK"] == gowork
+
+
+def test_cloudformation_json_template_with_local_code_and_s3_code(project):
+    root = project("sam_handlers")
+    (root / "template.yaml").unlink()
+    (root / "template.json").write_text(json.dumps({"Resources": {
+        "Orders": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Code": "handlers/orders", "Handler": "bootstrap", "Runtime": "provided.al2",
+            "Architectures": ["arm64"], "Role": {"Fn::GetAtt": ["Role", "Arn"]}}},
+        "Remote": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Code": {"S3Bucket": "b", "S3Key": "k.zip"}, "Handler": "bootstrap", "Runtime": "provided.al2023"}},
+        "Node": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Code": {"ZipFile": "exports.handler = 1"}, "Handler": "index.handler", "Runtime": "nodejs20.x"}},
+    }}))
+    plan = gobuild_lambda.plan(root)
+    orders = plan.function("orders")
+    assert (orders.arch, orders.runtime, orders.template) == ("arm64", "provided.al2", "template.json:Orders")
+    why = {s.rel_dir: s.reason for s in plan.skipped}
+    assert why["template.json:Remote"] == "code in S3, not in this repository"
+    assert why["template.json:Node"] == "runtime nodejs20.x, not Go"
