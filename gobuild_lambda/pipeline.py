@@ -498,6 +498,10 @@ def _start_speculative(go, root: Path, selection: dict) -> list[build_mod.Runnin
         return []  # only ever gbl's own build directory
     if any(cwd.resolve() != real and real not in cwd.resolve().parents for *_, cwd in calls):
         return []  # only ever a module directory inside the project
+    from .discover import old_lambda_go
+
+    if any(old_lambda_go(cwd / "go.mod") for *_, cwd in calls):
+        return []  # the plan will refuse it: no `go build` may start (see _refuse_old_lambda_go)
     return [build_mod.start_call(go, args, env, out_dir, cwd, binaries=bins)
             for args, env, out_dir, bins, cwd in calls]
 

@@ -274,3 +274,16 @@ def test_cloudformation_json_template_with_local_code_and_s3_code(project):
     why = {s.rel_dir: s.reason for s in plan.skipped}
     assert why["template.json:Remote"] == "code in S3, not in this repository"
     assert why["template.json:Node"] == "runtime nodejs20.x, not Go"
+
+
+def test_old_aws_lambda_go_after_a_good_build_starts_no_speculative_go_build(project, tmp_path):
+    """A module downgraded after a build: last build's calls are not started again either."""
+    root = project("discover_packages")
+    gobuild_lambda.build(root)
+    go_mod = root / "go.mod"
+    go_mod.write_text(go_mod.read_text().replace("v1.55.1", "v1.13.3"))
+    (root / "go.sum").write_text((FIXTURES / "oldlambda" / "go.sum").read_text())
+    wrapper, log = _logging_go(tmp_path)
+    proc = run_gbl("build", "-C", str(root), env={**os.environ, "GBL_GO": str(wrapper)})
+    assert proc.returncode == 3, proc.stderr
+    assert "v1.13.3" in proc.stderr and "build" not in log.read_text().split()
