@@ -25,7 +25,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-ProjectOpt = typer.Option(Path("."), "-C", "--project", help="The Go module root (holds go.mod).")
+ProjectOpt = typer.Option(Path("."), "-C", "--project",
+                          help="The project directory: holds go.mod, go.work or template.yaml "
+                          "(else the nearest module or workspace above, as go finds it).")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 ArchOpt = typer.Option(None, "--arch", help="Build every function for this arch: amd64 or arm64.")
 
