@@ -52,6 +52,7 @@ class GoBuildCall:
     out_dir: Path
     args: tuple[str, ...]
     env: tuple[tuple[str, str], ...]
+    cwd: Path | None = None  # the function's module directory (None: the project dir)
 
     def binary(self, fn: Function) -> Path:
         return self.out_dir / exe_name(fn.package)
@@ -69,7 +70,8 @@ def exe_name(import_path: str) -> str:
 def build_env(fn: Function, user_goflags: str = "") -> dict[str, str]:
     """The overrides a function's build runs with (on top of the caller's environment)."""
     env = dict(fn.env)
-    env.update({"GOOS": "linux", "GOARCH": fn.arch, "CGO_ENABLED": "0", "GOWORK": "off"})
+    # GOWORK: the user's own go.work when the plan found one in the project dir, else off.
+    env.update({"GOOS": "linux", "GOARCH": fn.arch, "CGO_ENABLED": "0", "GOWORK": fn.gowork or "off"})
     return env
 
 
@@ -110,7 +112,8 @@ def plan_calls(
             first = sub[0]
             out_dir = root / (group_key_dir(first) + (f"-{i}" if i else ""))
             args = (*build_flags(first, jobs), "-o", str(out_dir) + os.sep, *(f.package for f in sub))
-            calls.append(GoBuildCall(tuple(sub), out_dir, args, tuple(sorted(build_env(first).items()))))
+            calls.append(GoBuildCall(tuple(sub), out_dir, args, tuple(sorted(build_env(first).items())),
+                                     (project_dir / first.module_dir).resolve()))
     return tuple(calls)
 
 
@@ -145,7 +148,7 @@ def run_call(
     go: GoTool, call: GoBuildCall, project_dir: Path
 ) -> tuple[list[Built], list[BuildFailure]]:
     """Run one call; on failure, build its functions one by one to attribute errors."""
-    return finish_call(go, start_call(go, call.args, call.env, call.out_dir, project_dir), call, project_dir)
+    return finish_call(go, start_call(go, call.args, call.env, call.out_dir, call.cwd or project_dir), call, project_dir)
 
 
 class Running:
@@ -154,10 +157,11 @@ class Running:
     def __init__(self, proc: subprocess.Popen, args: tuple[str, ...], env: tuple[tuple[str, str], ...],
                  out_dir: Path, before: dict[Path, str | None]):
         self.proc, self.args, self.env, self.out_dir, self.before = proc, args, env, out_dir, before
+        self.cwd: Path | None = None
 
     def matches(self, call: GoBuildCall) -> bool:
         """Is this exactly the process ``call`` would start?"""
-        return (self.args, self.env, self.out_dir) == (call.args, call.env, call.out_dir)
+        return (self.args, self.env, self.out_dir, self.cwd) == (call.args, call.env, call.out_dir, call.cwd)
 
     def wait(self) -> None:
         self.proc.communicate()
@@ -172,7 +176,9 @@ def start_call(
     paths = list(binaries) if binaries is not None else [p for p in out_dir.iterdir() if p.is_file()]
     before = {p: binary_identity(p) for p in paths}
     proc = go.popen(tuple(args), cwd=project_dir, overrides=dict(env))
-    return Running(proc, tuple(args), tuple(env), out_dir, before)
+    running = Running(proc, tuple(args), tuple(env), out_dir, before)
+    running.cwd = Path(project_dir).resolve()
+    return running
 
 
 def finish_call(
@@ -219,7 +225,7 @@ def finish_call(
     for fn in call.functions:
         single = GoBuildCall(
             (fn,), call.out_dir,
-            (*call.args[: call.args.index("-o") + 2], fn.package), call.env,
+            (*call.args[: call.args.index("-o") + 2], fn.package), call.env, call.cwd,
         )
         b, f = run_call(go, single, project_dir)
         built += [Built(x.function, x.binary, before[fn] != binary_identity(x.binary)) for x in b]
@@ -301,7 +307,7 @@ def build_local(
 
     def one(call: GoBuildCall):
         running = claimed.get(call) or start_call(
-            go, call.args, call.env, call.out_dir, plan.project_dir,
+            go, call.args, call.env, call.out_dir, call.cwd or plan.project_dir,
             binaries=[call.binary(f) for f in call.functions],
         )
         b, f = finish_call(go, running, call, plan.project_dir, on_linked=on_linked)

@@ -25,7 +25,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-ProjectOpt = typer.Option(Path("."), "-C", "--project", help="The Go module root (holds go.mod).")
+ProjectOpt = typer.Option(Path("."), "-C", "--project",
+                          help="The project directory: holds go.mod, go.work or template.yaml "
+                          "(else the nearest module or workspace above, as go finds it).")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 ArchOpt = typer.Option(None, "--arch", help="Build every function for this arch: amd64 or arm64.")
 
@@ -80,10 +82,11 @@ def plan_cmd(
     from .pipeline import make_plan
 
     plan = make_plan(project, arch=_check_arch(arch))
-    warnings = _template_warnings(plan.project_dir)
+    warnings = [*plan.warnings, *_template_warnings(plan.project_dir)]
     if as_json:
         doc = {
             "module": plan.module_path,
+            "modules": [{"dir": d, "path": m} for d, m in plan.modules],
             "go": plan.go_directive,
             "functions": [
                 {**_function_json(f), "image": f.image or (default_image(plan) or "" if f.builder == "docker" else "")}
@@ -96,7 +99,8 @@ def plan_cmd(
         return
     from rich.table import Table
 
-    table = Table(title=f"{plan.module_path}: {len(plan.functions)} function(s)", title_justify="left")
+    title = plan.module_path if len(plan.modules) <= 1 else f"{len(plan.modules)} modules"
+    table = Table(title=_escape(f"{title}: {len(plan.functions)} function(s)"), title_justify="left")
     for col in ("function", "package dir", "arch", "runtime", "builder", "tags", "ldflags"):
         table.add_column(col)
     for f in plan.functions:
@@ -106,9 +110,15 @@ def plan_cmd(
     err = _stderr()
     if verbose:
         for s in plan.skipped:
-            err.print(f"skipped {s.rel_dir}: {s.reason}")
+            err.print(f"skipped {s.rel_dir}: {s.reason}", markup=False)  # a path may hold "[/x]"
     for w in warnings:
-        err.print(f"[yellow]warning:[/] {w}")
+        err.print("[yellow]warning:[/] " + _escape(w))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _template_warnings(project_dir: Path) -> list[str]:
@@ -135,6 +145,8 @@ def _function_json(f) -> dict:
         "ldflags": f.ldflags,
         "env": dict(f.env),
         "include": [{"path": i.pattern, "executable": i.executable} for i in f.include],
+        "module_dir": f.module_dir,
+        "template": f.template or None,
     }
 
 
@@ -218,7 +230,7 @@ def _print_report(report, as_json: bool) -> None:
     _stdout().print(table)
     err = _stderr()
     for r in report.failed:
-        err.print(f"[red]error:[/] function {r.function.name} ({r.function.rel_dir}):")
+        err.print(f"[red]error:[/] function {r.function.name} ({_escape(r.function.rel_dir)}):")
         if r.verdict is not None:
             _print_verdict(err, r.verdict, only_problems=True)
         else:

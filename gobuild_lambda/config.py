@@ -28,6 +28,8 @@ BUILDERS = ("local", "docker")
 DEFAULT_ARCH = "amd64"
 DEFAULT_RUNTIME = "provided.al2023"
 DEFAULT_BUILDER = "local"
+# The `go list` patterns planned when gbl.toml has no `[discover] packages`.
+DEFAULT_PACKAGES = ("./cmd/...",)
 
 
 @dataclass(frozen=True)
@@ -99,12 +101,26 @@ class InvokeConfig:
 
 
 @dataclass(frozen=True)
+class DiscoverConfig:
+    """``[discover]``: where gbl looks for functions (see planner.py and README)."""
+
+    templates: tuple[str, ...] | None = None  # None: template.yaml|yml|json in the project dir
+    packages: tuple[str, ...] = DEFAULT_PACKAGES  # `go list` patterns, relative to each module
+    exclude: tuple[str, ...] = ()  # patterns removed from `packages`' matches
+    modules: tuple[str, ...] = ()  # more module directories (globs) relative to the project
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None  # None when the project has no gbl.toml
     defaults: Settings = BUILT_IN
     functions: tuple[FunctionConfig, ...] = ()
     docker: DockerConfig = field(default_factory=DockerConfig)
     invoke: InvokeConfig = field(default_factory=InvokeConfig)
+    discover: DiscoverConfig = field(default_factory=DiscoverConfig)
+    # [defaults] as written (unset keys None): a template's Architectures / Runtime yield only to
+    # what gbl.toml or a flag really sets, never to the built-in defaults.
+    file_defaults: Settings = field(default_factory=Settings)
 
     def function(self, key: str) -> FunctionConfig | None:
         for fc in self.functions:
@@ -117,6 +133,7 @@ class Config:
         return replace(
             self,
             defaults=overrides.over(self.defaults),
+            file_defaults=overrides.over(self.file_defaults),
             functions=tuple(
                 replace(fc, settings=overrides.over(fc.settings)) for fc in self.functions
             ),
@@ -147,7 +164,13 @@ _INVOKE_KEYS = {
     "qemu_aarch64": "the path of qemu-aarch64-static",
     "qemu_x86_64": "the path of qemu-x86_64-static",
 }
-_TOP_KEYS = ("defaults", "functions", "docker", "invoke")
+_DISCOVER_KEYS = {
+    "templates": 'a list of SAM / CloudFormation template files relative to the project, e.g. ["template.yaml"]',
+    "packages": 'a list of `go list` patterns relative to each module, e.g. ["./functions/...", "."]',
+    "exclude": 'a list of `go list` patterns to leave out, e.g. ["./cmd/tools/..."]',
+    "modules": 'a list of module directories (globs) relative to the project, e.g. ["functions/*"]',
+}
+_TOP_KEYS = ("defaults", "functions", "docker", "invoke", "discover")
 # Build environment gbl decides itself; a user setting it in `env` would break the contract.
 _RESERVED_ENV = ("GOOS", "GOARCH", "CGO_ENABLED")
 
@@ -209,7 +232,44 @@ def _from_dict(data: Mapping[str, Any], path: Path) -> Config:
         functions=tuple(functions),
         docker=DockerConfig(**docker),
         invoke=InvokeConfig(**invoke),
+        discover=_discover(_table(data, "discover", path), path),
+        file_defaults=defaults,
     )
+
+
+def _discover(table: dict, path: Path) -> DiscoverConfig:
+    values: dict[str, tuple[str, ...]] = {}
+    for key, value in table.items():
+        full = f"discover.{key}"
+        if key not in _DISCOVER_KEYS:
+            raise _unknown(path, full, _DISCOVER_KEYS, prefix="discover")
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise _wrong_type(path, full, _DISCOVER_KEYS[key], value)
+        for item in value:
+            if not _relative_inside(item):
+                raise ConfigError(
+                    f"`{full}` entry {item!r} must be a relative path inside the project",
+                    where=str(path),
+                    hint=f"{_DISCOVER_KEYS[key]}",
+                )
+            if key in ("packages", "exclude") and not (item == "." or item.startswith("./")):
+                raise ConfigError(
+                    f"`{full}` entry {item!r} is not a relative `go list` pattern",
+                    where=str(path),
+                    hint=f'write it as "./{item}" (or "." for the module root directory)',
+                )
+        if key == "packages" and not value:
+            raise ConfigError(
+                "`discover.packages` is empty, so no function would ever be found",
+                where=str(path), hint='remove the key to use the default ["./cmd/..."], or list patterns',
+            )
+        values[key] = tuple(value)
+    return DiscoverConfig(**values)
+
+
+def _relative_inside(item: str) -> bool:
+    parts = item.replace("\\", "/").split("/")
+    return not item.startswith(("/", "\\")) and ":" not in item and ".." not in parts
 
 
 def _valid_name(name: str) -> bool:

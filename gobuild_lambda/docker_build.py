@@ -287,6 +287,15 @@ def container_args(args: Sequence[str], build_root: Path) -> tuple[str, ...]:
     return tuple(args)
 
 
+def _container_gowork(project: Path, overrides: Mapping[str, str]) -> Mapping[str, str]:
+    """The user's go.work (a host path under the project) as the container sees it."""
+    work = overrides.get("GOWORK", "off")
+    if work == "off":
+        return overrides
+    rel = Path(work).relative_to(project)
+    return {**overrides, "GOWORK": str(PurePosixPath(CONTAINER_SRC, *rel.parts))}
+
+
 def container_environment(settings: DockerSettings, overrides: Mapping[str, str]) -> dict[str, str]:
     """The container's environment: host pass-through, then the call's own, then gbl's paths."""
     environment = dict(settings.go_env)
@@ -306,7 +315,7 @@ def container_environment(settings: DockerSettings, overrides: Mapping[str, str]
 
 def container_spec(
     plan: Plan, settings: DockerSettings, image: str, args: Sequence[str],
-    overrides: Mapping[str, str], labels: Mapping[str, str],
+    overrides: Mapping[str, str], labels: Mapping[str, str], module_dir: str = ".",
 ) -> dict:
     """Keyword arguments for ``client.containers.create`` (no Docker needed: a pure function)."""
     from docker.types import LogConfig, Mount
@@ -332,8 +341,8 @@ def container_spec(
         "image": image,
         "entrypoint": ["go"],
         "command": list(args),
-        "working_dir": CONTAINER_SRC,
-        "environment": container_environment(settings, overrides),
+        "working_dir": str(PurePosixPath(CONTAINER_SRC, module_dir)),  # the function's module
+        "environment": container_environment(settings, _container_gowork(project, overrides)),
         "labels": dict(labels),
         "mounts": mounts,
         "tmpfs": {"/tmp": "rw,exec,mode=1777", CONTAINER_HOME: "rw,exec,mode=1777"},
@@ -717,7 +726,8 @@ class _Session:
         before = {fn: builder.binary_identity(call.binary(fn)) for fn in call.functions}
         call.out_dir.mkdir(parents=True, exist_ok=True)
         build_root = self.plan.project_dir / builder.BUILD_DIR
-        proc = self.run_container(image, container_args(call.args, build_root), dict(call.env))
+        module_dir = call.functions[0].module_dir
+        proc = self.run_container(image, container_args(call.args, build_root), dict(call.env), module_dir)
         if proc.returncode == 0:
             return [
                 Built(fn, call.binary(fn), before[fn] != builder.binary_identity(call.binary(fn)))
@@ -730,18 +740,20 @@ class _Session:
         for fn in call.functions:
             single = GoBuildCall(
                 (fn,), call.out_dir, (*call.args[: call.args.index("-o") + 2], fn.package), call.env,
+                call.cwd,
             )
             b, f = self.run_call(image, single)
             built += [Built(x.function, x.binary, before[fn] != builder.binary_identity(x.binary)) for x in b]
             failed += f
         return built, failed
 
-    def run_container(self, image: str, args: Sequence[str], overrides: Mapping[str, str]) -> subprocess.CompletedProcess:
+    def run_container(self, image: str, args: Sequence[str], overrides: Mapping[str, str],
+                      module_dir: str = ".") -> subprocess.CompletedProcess:
         from docker.errors import APIError, DockerException
 
         if self.closed:
             raise _Cancelled()
-        spec = container_spec(self.plan, self.settings, image, args, overrides, self.labels(image))
+        spec = container_spec(self.plan, self.settings, image, args, overrides, self.labels(image), module_dir)
         try:
             container = self.client.containers.create(**spec)
         except APIError as exc:

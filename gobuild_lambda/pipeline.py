@@ -160,14 +160,17 @@ def build(
             stack.push(_Reaper(started))
         full = plan_mod.plan(Path(project_dir), go=go, overrides=overrides)
         if not full.functions:
+            patterns = " ".join(full.config.discover.packages)
             raise UsageError(
-                f"no functions found: no main package under {plan_mod.CMD_DIR}/",
+                f"no functions found: no main package matches {patterns} and no template declares a Go function",
                 where=str(full.project_dir),
-                hint="put each function in its own directory, e.g. cmd/api/main.go; `gbl plan -v` says what was skipped",
+                hint="put each function in its own directory, e.g. cmd/api/main.go, or say where they are "
+                "with `[discover] packages` in gbl.toml; `gbl plan -v` says what was skipped",
             )
         the_plan = full.select(names)
         if shard is not None:
             the_plan = the_plan.shard(*shard)
+        _refuse_old_lambda_go(the_plan)
         emit(Event("plan", detail=f"{len(the_plan.functions)} function(s)"))
         out = Path(out_dir) if out_dir is not None else the_plan.project_dir / "dist"
         if not out.is_absolute():
@@ -200,6 +203,29 @@ def build(
             verdicts=[r.verdict for r in rejected], report=report,
         )
     return report
+
+
+def _refuse_old_lambda_go(the_plan: Plan) -> None:
+    """Functions on aws-lambda-go < v1.18.0 hang at init on the provided runtimes: refuse them
+    before any ``go build`` runs (compiling them first only to fail verify wastes minutes)."""
+    old = [f for f in the_plan.functions if f.old_lambda_go]
+    if not old:
+        return
+    by_mod: dict[str, list[Function]] = {}
+    for f in old:
+        by_mod.setdefault(f.module_dir, []).append(f)
+    lines = [
+        f"{Path(m, 'go.mod').as_posix()} requires github.com/aws/aws-lambda-go {fs[0].old_lambda_go} "
+        f"(functions: {', '.join(f.name for f in fs)})" for m, fs in sorted(by_mod.items())
+    ]
+    err = BuildFailed(
+        "aws-lambda-go older than v1.18.0 hangs at init on provided.al2023 / provided.al2; nothing was "
+        "built:\n  " + "\n  ".join(lines),
+        hint="in each module directory named above run "
+        "`go get github.com/aws/aws-lambda-go@latest && go mod tidy`, then `gbl build` again",
+    )
+    err.where = str(the_plan.project_dir / old[0].module_dir / "go.mod")
+    raise err
 
 
 def _commit(out: Path, previous: Mapping[str, dict], results, gone: set[str]) -> Path:
@@ -462,13 +488,22 @@ def _start_speculative(go, root: Path, selection: dict) -> list[build_mod.Runnin
         if data.get("selection") != selection:
             return []
         calls = [(tuple(c["args"]), tuple((k, v) for k, v in c["env"]), Path(c["out_dir"]),
-                  [Path(c["out_dir"]) / b for b in c["binaries"]]) for c in data["calls"]]
+                  [Path(c["out_dir"]) / b for b in c["binaries"]], Path(c.get("cwd", root)))
+                 for c in data["calls"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []
     build_dir = (root / build_mod.BUILD_DIR).resolve()
-    if any(build_dir not in out_dir.resolve().parents for _, _, out_dir, _ in calls):
+    real = root.resolve()
+    if any(build_dir not in out_dir.resolve().parents for _, _, out_dir, _, _ in calls):
         return []  # only ever gbl's own build directory
-    return [build_mod.start_call(go, args, env, out_dir, root, binaries=bins) for args, env, out_dir, bins in calls]
+    if any(cwd.resolve() != real and real not in cwd.resolve().parents for *_, cwd in calls):
+        return []  # only ever a module directory inside the project
+    from .discover import old_lambda_go
+
+    if any(old_lambda_go(cwd / "go.mod") for *_, cwd in calls):
+        return []  # the plan will refuse it: no `go build` may start (see _refuse_old_lambda_go)
+    return [build_mod.start_call(go, args, env, out_dir, cwd, binaries=bins)
+            for args, env, out_dir, bins, cwd in calls]
 
 
 class _Reaper:
@@ -490,6 +525,7 @@ def _write_calls(the_plan: Plan, jobs: int, selection: dict) -> None:
     calls = build_mod.plan_calls(local, the_plan.project_dir, jobs=jobs)
     doc = {"selection": selection, "calls": [
         {"args": list(c.args), "env": [list(kv) for kv in c.env], "out_dir": str(c.out_dir),
+         "cwd": str(c.cwd or the_plan.project_dir),
          "binaries": sorted(c.binary(f).name for f in c.functions)} for c in calls]}
     _write_if_changed(the_plan.project_dir / CALLS_FILE, json.dumps(doc, indent=1, sort_keys=True).encode())
 

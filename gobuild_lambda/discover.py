@@ -1,0 +1,307 @@
+"""Where a project's Go code lives: deployment templates, workspaces, modules and go.mod facts.
+
+The planner asks this module *where* to look; Go (``go list``) still decides what is a function.
+
+* SAM / CloudFormation templates: every function resource whose code is Go (``Runtime: go1.x``;
+  a ``provided.*`` runtime with ``Metadata: BuildMethod: go1.x``; or a local ``CodeUri`` directory
+  holding a ``main`` package) names its package directory, and its ``Architectures`` (the
+  function's, else ``Globals``) and ``provided.*`` runtime.  Other resources are kept with the
+  reason they are not Go functions, for ``gbl plan -v``.  Templates are data: intrinsic functions
+  (``!Ref``, ``!Sub``...) are never evaluated, and a code directory outside the project is refused.
+* ``go.work``: the ``use`` directories of a workspace.
+* ``go.mod``: the nearest module root above a directory, and the aws-lambda-go requirement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError, UsageError
+
+TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
+SAM_FUNCTION = "AWS::Serverless::Function"
+CFN_FUNCTION = "AWS::Lambda::Function"
+# Lambda's architecture names -> GOARCH
+LAMBDA_ARCHES = {"x86_64": "amd64", "arm64": "arm64"}
+LAMBDA_GO = "github.com/aws/aws-lambda-go"
+LAMBDA_GO_FIX = f"go get {LAMBDA_GO}@latest && go mod tidy"
+
+
+@dataclass(frozen=True)
+class TemplateFunction:
+    """A function resource of a template, Go or not."""
+
+    template: Path  # absolute path of the template
+    resource: str  # logical id
+    code_dir: Path | None  # absolute package directory (Go functions only)
+    arch: str | None  # GOARCH from Architectures (function, else Globals); None: not said
+    runtime: str | None  # a provided.* runtime the template names; None: not said
+    reason: str = ""  # why it is not a Go function gbl builds ("" when it is)
+
+
+class _Tagged:
+    """A value computed by an intrinsic function (``!Ref X``): never evaluated."""
+
+    def __init__(self, tag: str, value):
+        self.tag, self.value = tag, value
+
+    def __repr__(self) -> str:
+        return f"{self.tag} {self.value!r}" if self.value not in (None, "") else self.tag
+
+
+def find_templates(project_dir: Path, configured: tuple[str, ...] | None, config_path) -> tuple[Path, ...]:
+    """``[discover] templates`` (each must exist), else template.yaml|yml|json in the project dir."""
+    if configured is None:
+        return tuple(project_dir / n for n in TEMPLATE_NAMES if (project_dir / n).is_file())
+    out = []
+    for rel in configured:
+        path = project_dir / rel
+        if not path.is_file():
+            raise ConfigError(
+                f"`discover.templates` names {rel!r}, which is not a file",
+                where=str(config_path), hint=f"list template files relative to {project_dir}",
+            )
+        out.append(path)
+    return tuple(out)
+
+
+def read_template(path: Path, project_dir: Path) -> tuple[TemplateFunction, ...]:
+    """The function resources of one template (YAML with CloudFormation tags, or JSON)."""
+    data = _load(path)
+    resources = data.get("Resources") if isinstance(data, dict) else None
+    if not isinstance(resources, dict):
+        return ()
+    glob = data.get("Globals")
+    glob_fn = glob.get("Function") if isinstance(glob, dict) else None
+    glob_fn = glob_fn if isinstance(glob_fn, dict) else {}
+    out = []
+    for name, res in resources.items():
+        if not isinstance(res, dict) or res.get("Type") not in (SAM_FUNCTION, CFN_FUNCTION):
+            continue
+        sam = res["Type"] == SAM_FUNCTION
+        props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+        inherited = glob_fn if sam else {}
+        out.append(_function(path, project_dir, str(name), props, inherited, res.get("Metadata"), sam))
+    return tuple(out)
+
+
+def _function(path, project_dir, name, props, inherited, metadata, sam) -> TemplateFunction:
+    def prop(key):
+        return props[key] if key in props else inherited.get(key)
+
+    runtime, code = prop("Runtime"), prop("CodeUri" if sam else "Code")
+    method = metadata.get("BuildMethod") if isinstance(metadata, dict) else None
+    arch, arch_reason = _arch(prop("Architectures"))
+
+    def skip(reason: str) -> TemplateFunction:
+        return TemplateFunction(path, name, None, None, None, reason)
+
+    if props.get("PackageType") == "Image":
+        return skip("PackageType Image: a container image, not a zip")
+    if isinstance(runtime, _Tagged):
+        return skip(f"Runtime is computed ({runtime!r}); gbl cannot tell whether it is Go")
+    if runtime is not None and not isinstance(runtime, str):
+        return skip(f"Runtime is not a string: {runtime!r}")
+    declared_go = runtime == "go1.x" or (
+        isinstance(runtime, str) and runtime.startswith("provided") and method == "go1.x"
+    )
+    if runtime is not None and runtime != "go1.x" and not runtime.startswith("provided"):
+        return skip(f"runtime {runtime}, not Go")
+    if code is None:
+        return skip("no CodeUri" if sam else "no Code")
+    if isinstance(code, dict) or isinstance(code, _Tagged):
+        if isinstance(code, dict) and ("S3Bucket" in code or "Bucket" in code):
+            return skip("code in S3, not in this repository")
+        if isinstance(code, dict) and "ZipFile" in code:
+            return skip("inline code (ZipFile), not Go")
+        return skip(f"code location is computed or not a path ({code!r})")
+    if not isinstance(code, str):
+        return skip(f"code location is not a path: {code!r}")
+    if code.startswith("s3://"):
+        return skip("code in S3, not in this repository")
+    code_dir = (path.parent / code).resolve()
+    if code.endswith(".zip") or code_dir.is_file():
+        return skip(f"code is a built file ({code}), not a source directory")
+    root = project_dir.resolve()
+    if code_dir != root and root not in code_dir.parents:
+        return skip(f"CodeUri {code} is outside the project directory {root}")
+    if not code_dir.is_dir():
+        reason = f"CodeUri {code} is not a directory"
+        return skip(reason + (" (a Go function: fix the path)" if declared_go else ""))
+    if not declared_go and not _has_main_package(code_dir):
+        return skip(f"runtime {runtime or 'not set'} and {code} holds no Go main package")
+    if arch_reason:
+        return skip(arch_reason)
+    provided = runtime if isinstance(runtime, str) and runtime.startswith("provided") else None
+    return TemplateFunction(path, name, code_dir, arch, provided)
+
+
+def _arch(value) -> tuple[str | None, str]:
+    if value is None:
+        return None, ""
+    if isinstance(value, list) and len(value) == 1 and value[0] in LAMBDA_ARCHES:
+        return LAMBDA_ARCHES[value[0]], ""
+    return None, f"Architectures {value!r} is not [x86_64] or [arm64]"
+
+
+_PACKAGE = re.compile(r"^\s*package\s+(\w+)", re.MULTILINE)
+
+
+def _has_main_package(directory: Path) -> bool:
+    for f in sorted(directory.glob("*.go")):
+        if f.name.endswith("_test.go"):
+            continue
+        try:
+            text = f.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        m = _PACKAGE.search(_strip_comments(text))
+        if m and m.group(1) == "main":
+            return True
+    return False
+
+
+def _strip_comments(text: str) -> str:
+    return re.sub(r"/\*.*?\*/|//[^\n]*", "", text, flags=re.DOTALL)
+
+
+def _load(path: Path):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the template: {exc}", where=str(path)) from exc
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            if path.suffix.lower() == ".json":
+                raise UsageError(
+                    f"not valid JSON: {exc.msg} (line {exc.lineno})", where=str(path),
+                    hint="fix the template (try `sam validate` or `cfn-lint`)",
+                ) from exc
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+
+    def tagged(loader, suffix, node):
+        if hasattr(node, "value") and isinstance(node.value, str):
+            return _Tagged(f"!{suffix}", node.value)
+        return _Tagged(f"!{suffix}", None)
+
+    yaml.constructor.add_multi_constructor("!", tagged)
+    try:
+        return yaml.load(text)
+    except YAMLError as exc:
+        raise UsageError(
+            f"not valid YAML: {str(exc).splitlines()[0] if str(exc) else exc!r}", where=str(path),
+            hint="fix the template (try `sam validate` or `cfn-lint`)",
+        ) from exc
+
+
+# ------------------------------------------------------------------------- modules, workspaces
+def module_root(directory: Path, stop: Path) -> Path | None:
+    """The nearest directory at or above ``directory`` (not above ``stop``) holding go.mod."""
+    d = directory
+    while True:
+        if (d / "go.mod").is_file():
+            return d
+        if d == stop or d.parent == d:
+            return None
+        d = d.parent
+
+
+def workspace_modules(go_work: Path) -> tuple[Path, ...]:
+    """The ``use`` directories of a go.work file, resolved, in file order."""
+    try:
+        text = go_work.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read go.work: {exc}", where=str(go_work)) from exc
+    dirs, block = [], False
+    for raw in text.splitlines():
+        words = raw.split("//", 1)[0].split()
+        if not words:
+            continue
+        if block:
+            if words == [")"]:
+                block = False
+            else:
+                dirs.append(words[0])
+            continue
+        if words[0] == "use":
+            if words[1:] == ["("]:
+                block = True
+            elif len(words) >= 2:
+                dirs.append(words[1])
+    out = []
+    for d in dirs:
+        d = d.strip('"`')
+        path = (go_work.parent / d).resolve()
+        if not (path / "go.mod").is_file():
+            raise UsageError(
+                f"go.work uses {d}, which holds no go.mod", where=str(go_work),
+                hint=f"fix the `use` line, or run `go work use {d}` after creating the module",
+            )
+        out.append(path)
+    return tuple(dict.fromkeys(out))
+
+
+def workspace_above(module_dir: Path) -> Path | None:
+    """The nearest go.work strictly above ``module_dir`` that ``use``s it, else None."""
+    for d in module_dir.parents:
+        work = d / "go.work"
+        if work.is_file():
+            try:
+                return work if module_dir.resolve() in workspace_modules(work) else None
+            except UsageError:
+                return None
+    return None
+
+
+def old_lambda_go(go_mod: Path) -> str:
+    """The aws-lambda-go version go.mod requires when it is older than v1.18.0, else "".
+
+    The version a ``replace`` swaps in counts, as Go builds with it.  (migrate.py has the same
+    reading for its warning; this copy keeps `gbl build` from importing migrate and ruamel.)
+    """
+    try:
+        text = go_mod.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    required = replaced = ""
+    block = None
+    for raw in text.splitlines():
+        words = raw.split("//", 1)[0].split()
+        if not words:
+            continue
+        if block is not None:
+            if words == [")"]:
+                block = None
+                continue
+            verb = block
+        elif words[0] in ("require", "replace"):
+            verb, words = words[0], words[1:]
+            if words == ["("]:
+                block = verb
+                continue
+        else:
+            continue
+        if verb == "require" and len(words) >= 2 and words[0] == LAMBDA_GO:
+            required = words[1]
+        elif verb == "replace" and words and words[0] == LAMBDA_GO and "=>" in words:
+            right = words[words.index("=>") + 1:]
+            if len(right) == 2 and right[1].startswith("v"):
+                replaced = right[1]
+    version = replaced or required if required else ""
+    return version if version and _too_old(version) else ""
+
+
+def _too_old(version: str) -> bool:
+    m = re.match(r"v(\d+)\.(\d+)\.(\d+)(-)?", version)
+    if not m:
+        return False
+    key = (int(m.group(1)), int(m.group(2)), int(m.group(3)), 0 if m.group(4) else 1)
+    return key < (1, 18, 0, 1)
