@@ -221,6 +221,25 @@ def _load(path: Path):
         ) from exc
 
 
+# ------------------------------------------------- other deployment files (Serverless, Terraform)
+SERVERLESS_NAMES = ("serverless.yml", "serverless.yaml")
+_SKIP_DIRS = ("dist", "node_modules", "vendor", "testdata", "cdk.out")  # and every hidden dir
+
+
+def deployment_files(project_dir: Path) -> tuple[Path, ...]:
+    """serverless.yml|yaml and *.tf files in the project (not in hidden or build directories),
+    sorted: the files whose declared architectures the planner reads through gbl migrate's
+    parsers.  Only names are looked at here, so a project without such files imports nothing."""
+    import os
+
+    found = []
+    for dirpath, dirnames, filenames in os.walk(project_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
+        found += [Path(dirpath) / n for n in filenames
+                  if n.lower() in SERVERLESS_NAMES or n.lower().endswith(".tf")]
+    return tuple(sorted(found))
+
+
 # ------------------------------------------------------------------------- modules, workspaces
 def module_root(directory: Path, stop: Path) -> Path | None:
     """The nearest directory at or above ``directory`` (not above ``stop``) holding go.mod."""
