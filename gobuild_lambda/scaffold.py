@@ -202,10 +202,13 @@ def _toml_context(plan: "Plan") -> dict[str, Any]:
         _setting(name, getattr(defaults, name), active=getattr(defaults, name) != getattr(BUILT_IN, name))
         for name in _SETTING_HELP
     ]
-    basenames = [PurePosixPath(f.rel_dir).name for f in plan.functions]
+    def dir_name(rel_dir: str) -> str:  # "." (a main package at the project root): the project's name
+        return PurePosixPath(rel_dir).name or Path(plan.project_dir).resolve().name
+
+    basenames = [dir_name(f.rel_dir) for f in plan.functions]
     functions = []
     for fn in sorted(plan.functions, key=lambda f: f.rel_dir):
-        default_name = PurePosixPath(fn.rel_dir).name
+        default_name = dir_name(fn.rel_dir)
         fc = cfg.function(fn.rel_dir) or cfg.function(default_name)
         own = fc.settings if fc is not None else Settings()
         key = fc.key if fc is not None else (default_name if basenames.count(default_name) == 1 else fn.rel_dir)
