@@ -7,9 +7,12 @@ warm per function.  It owns every process it starts and its task directory:
   function's ``bootstrap`` (or qemu running it) in *another* group of its own, so ``close()``
   freezes the emulator, finds its descendants in /proc, and SIGKILLs their groups and its own;
 - on Linux the emulator gets ``PR_SET_PDEATHSIG`` = SIGTERM, so if gbl is SIGKILLed the kernel
-  tells the emulator, which SIGKILLs its runtime before exiting.  The death signal fires when the
-  *thread* that started the emulator exits: start emulators from a long-lived thread (the main
-  thread, or a worker that lives as long as the emulator), never from a per-request thread.
+  tells the emulator; and the runtime is started through a tiny launcher (``_LAUNCHER``: prctl
+  PR_SET_PDEATHSIG = SIGKILL, then exec the bootstrap or qemu) so it dies with the emulator,
+  however the emulator ends (a Go program writing its log to gbl's closed pipe dies of SIGPIPE
+  before it can kill its runtime).  The death signal fires when the *thread* that started the
+  process exits: start emulators from a long-lived thread (the main thread, or a worker that lives
+  as long as the emulator), never from a per-request thread.
 
 Facts about the emulator (aws-lambda-rie, github.com/aws/aws-lambda-runtime-interface-emulator),
 learned by running it:
@@ -55,6 +58,10 @@ TEMP_PREFIX = "gbl-invoke-"
 # for the emulator to answer (init, and qemu's slower start) before it stops the run itself.
 START_TIMEOUT_S = 30.0
 GRACE_S = 30.0
+# Run by the emulator as the runtime's first program: die with the emulator, then become the
+# bootstrap (or qemu).  PR_SET_PDEATHSIG survives execve.
+_LAUNCHER = ("import ctypes,os,sys;ctypes.CDLL(None).prctl(1,9,0,0,0);"
+             "os.execv(sys.argv[1],sys.argv[1:])")
 _TIMED_OUT = re.compile(rb"^Task timed out after [0-9.]+ seconds$")
 
 
@@ -156,6 +163,12 @@ def _die_with_parent(parent_pid: int):
     return hook
 
 
+def _launcher() -> list[str]:
+    if not sys.platform.startswith("linux"):
+        return []
+    return [sys.executable, "-I", "-S", "-c", _LAUNCHER]
+
+
 def _children_map() -> dict[int, list[int]]:
     kids: dict[int, list[int]] = collections.defaultdict(list)
     for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
@@ -184,16 +197,24 @@ def descendants(pid: int) -> list[int]:
 class Emulator:
     """aws-lambda-rie serving one unpacked function on free 127.0.0.1 ports.
 
-    ``with Emulator(task_dir, rie=..., env=...) as emu: emu.invoke(b'{}')``.  ``wrapper`` runs the
-    bootstrap through another program (``[qemu-aarch64-static]``).  ``env`` is the function's
-    whole environment.  ``on_log`` gets every line the function (and the emulator's START / END /
-    REPORT lines) writes, as it comes.  ``close()`` kills everything and, with ``owns_dir``,
-    removes ``task_dir``.
+    ``with Emulator(rie=..., env=..., zip_path=zip) as emu: emu.invoke(b'{}', timeout_s=3)``.
+    ``zip_path``: the zip is unpacked into a private temporary directory when the emulator starts,
+    removed by ``close()``; or ``task_dir``: an already unpacked function, left in place (unless
+    ``owns_dir``).  ``wrapper`` runs the bootstrap through another program
+    (``[qemu-aarch64-static]``).  ``env`` is the function's whole environment (``function_env`` in
+    invoker.py builds Lambda's); ``LAMBDA_TASK_ROOT`` is set to the task directory, which is also
+    the working directory.  ``on_log`` gets every line the function (and the emulator's START /
+    END / REPORT lines) writes, as it comes, from a reader thread.  One call at a time per
+    Emulator (the RIE serves one invocation at a time); ``close()`` kills everything.
     """
 
-    def __init__(self, task_dir: Path, *, rie: Path, env: Mapping[str, str], wrapper: Sequence[str] = (),
-                 on_log: Callable[[str], None] | None = None, owns_dir: bool = False):
-        self.task_dir = Path(task_dir)
+    def __init__(self, task_dir: Path | None = None, *, rie: Path, env: Mapping[str, str],
+                 wrapper: Sequence[str] = (), on_log: Callable[[str], None] | None = None,
+                 owns_dir: bool = False, zip_path: Path | None = None):
+        if (task_dir is None) == (zip_path is None):
+            raise ValueError("give task_dir or zip_path")
+        self.zip_path = Path(zip_path) if zip_path is not None else None
+        self.task_dir = Path(task_dir) if task_dir is not None else None
         self.rie = Path(rie)
         self.env = dict(env)
         self.wrapper = tuple(str(w) for w in wrapper)
@@ -219,11 +240,17 @@ class Emulator:
         self.close()
 
     def start(self) -> None:
+        if self._proc is not None:
+            return
+        if self.task_dir is None:
+            self.task_dir = unpack(self.zip_path)
+            self.owns_dir = True
+        self.env["LAMBDA_TASK_ROOT"] = str(self.task_dir)
         for attempt in range(3):  # a free port can be taken between probing and binding
             self.address = f"127.0.0.1:{_free_port()}"
             argv = [str(self.rie), "--runtime-interface-emulator-address", self.address,
                     "--runtime-api-address", f"127.0.0.1:{_free_port()}",
-                    *self.wrapper, str(self.task_dir / "bootstrap")]
+                    *_launcher(), *self.wrapper, str(self.task_dir / "bootstrap")]
             self._spawn(argv)
             if self._wait_listening():
                 return
@@ -282,7 +309,7 @@ class Emulator:
         blocked = _block_signals()
         try:
             self._stop_processes()
-            if self.owns_dir:
+            if self.owns_dir and self.task_dir is not None:
                 shutil.rmtree(self.task_dir, ignore_errors=True)
         finally:
             _unblock_signals(blocked)

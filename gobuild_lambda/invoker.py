@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from .config import InvokeConfig
-from .emulator import Emulator, Invocation, is_executable, sweep_stale_dirs, unpack
+from .emulator import Emulator, Invocation, is_executable, sweep_stale_dirs
 from .errors import FunctionError, InvokeTimeout, ToolMissing, UsageError
 from .planner import Function, Plan
 
@@ -134,7 +134,7 @@ def find_wrapper(arch: str, config: InvokeConfig, environ: Mapping[str, str],
         if not is_executable(path):
             raise ToolMissing(f"{binary} is not at {configured}", where=f"{config_path or 'gbl.toml'}: [invoke] {key}",
                               hint=f"install the Debian package {QEMU_PACKAGE} (`apt-get install {QEMU_PACKAGE}`) or fix the path")
-        return (str(path),)
+        return (os.path.abspath(path),)
     found = _which(binary, environ)
     if found is None:
         raise ToolMissing(
@@ -142,7 +142,7 @@ def find_wrapper(arch: str, config: InvokeConfig, environ: Mapping[str, str],
             hint=f"install the Debian package {QEMU_PACKAGE} (`apt-get install {QEMU_PACKAGE}`), "
                  f"or set `{key}` under [invoke] in gbl.toml; or invoke with --arch {host_arch()}",
         )
-    return (str(found),)
+    return (os.path.abspath(found),)
 
 
 def _require_linux() -> None:
@@ -154,9 +154,10 @@ def _require_linux() -> None:
 
 
 # ----------------------------------------------------------------------------- environment
-def function_env(fn: Function, task_dir: Path, *, timeout_s: int, region: str,
+def function_env(fn: Function, *, timeout_s: int, region: str,
                  extra: Mapping[str, str] = ()) -> dict[str, str]:
-    """The function's whole environment, as Lambda sets it (plus the emulator's timeout key).
+    """The function's whole environment, as Lambda sets it (plus the emulator's timeout key);
+    the Emulator adds ``LAMBDA_TASK_ROOT``.
 
     Nothing from the caller's environment leaks in (no AWS credentials) unless ``extra`` has it.
     """
@@ -164,7 +165,6 @@ def function_env(fn: Function, task_dir: Path, *, timeout_s: int, region: str,
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
-        "LAMBDA_TASK_ROOT": str(task_dir),
         "_HANDLER": "bootstrap",
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
@@ -306,27 +306,51 @@ def _run(project_dir, names: list[str], *, event: bytes, arch, env, timeout, env
     if not functions:
         raise UsageError("no functions found: nothing to invoke", where=str(plan.project_dir),
                          hint="put each function in its own directory under cmd/; `gbl plan -v` says what was skipped")
-    rie = find_emulator(plan.config.invoke, environ, plan.config.path)
-    wrappers = {fn.arch: find_wrapper(fn.arch, plan.config.invoke, environ, plan.config.path) for fn in functions}
+    tools = find_tools(plan, functions, environ)
     report = pipeline.build(plan.project_dir, names=[fn.name for fn in functions], arch=arch,
                             env=environ, on_event=on_event)  # raises BuildFailed / VerifyFailed
     zips = {r.function.name: r.zip_path for r in report.results}
     region = default_region(environ)
     sweep_stale_dirs()
-    return [_run_one(fn, zips[fn.name], rie, wrappers[fn.arch], event=event, extra=env,
-                     timeout=timeout or fn.timeout, region=region, on_log=on_log) for fn in functions]
+    results = []
+    for fn in functions:
+        t = timeout or fn.timeout
+        with emulator_for(fn, zips[fn.name], tools, timeout=t, region=region, extra_env=env, on_log=on_log) as emu:
+            inv: Invocation = emu.invoke(event, timeout_s=t)
+        results.append(_result(fn, inv, t))
+    return results
 
 
-def _run_one(fn: Function, zip_path: Path, rie: Path, wrapper, *, event: bytes, extra, timeout: int,
-             region: str, on_log) -> InvokeResult:
-    task = unpack(zip_path)
-    fenv = function_env(fn, task, timeout_s=timeout, region=region, extra=dict(extra))
-    with Emulator(task, rie=rie, env=fenv, wrapper=wrapper, on_log=on_log, owns_dir=True) as emu:
-        inv: Invocation = emu.invoke(event, timeout_s=timeout)
+@dataclass(frozen=True)
+class Tools:
+    """What runs functions here: the emulator, and per arch the wrapper (qemu, or nothing)."""
+
+    rie: Path
+    wrappers: Mapping[str, tuple[str, ...]]
+
+
+def find_tools(plan: Plan, functions: Sequence[Function], environ: Mapping[str, str]) -> Tools:
+    """Look up the emulator and every qemu ``functions`` need, before anything is built."""
+    _require_linux()
+    inv = plan.config.invoke
+    return Tools(find_emulator(inv, environ, plan.config.path),
+                 {fn.arch: find_wrapper(fn.arch, inv, environ, plan.config.path) for fn in functions})
+
+
+def emulator_for(fn: Function, zip_path: Path, tools: Tools, *, timeout: int, region: str = DEFAULT_REGION,
+                 extra_env: Mapping[str, str] = (), on_log=None) -> Emulator:
+    """An Emulator (not yet started: use ``with``) for ``fn``'s verified zip with Lambda's
+    environment; what ``gbl invoke`` runs, and what ``gbl watch`` keeps warm."""
+    fenv = function_env(fn, timeout_s=timeout, region=region, extra=dict(extra_env))
+    return Emulator(rie=tools.rie, env=fenv, wrapper=tools.wrappers.get(fn.arch, ()), on_log=on_log,
+                    zip_path=zip_path)
+
+
+def _result(fn: Function, inv: Invocation, timeout: int) -> InvokeResult:
     return InvokeResult(fn.name, fn.arch, inv.status, inv.payload, inv.duration_s, inv.request_id,
                         inv.error_type, inv.error_message, timeout)
 
 
 __all__ = ["invoke", "invoke_all", "InvokeResult", "examples", "render_example", "find_emulator",
-           "find_wrapper", "function_env", "parse_env_pairs", "check_event", "raise_for", "Plan",
+           "find_wrapper", "function_env", "find_tools", "emulator_for", "Tools", "parse_env_pairs", "check_event", "raise_for", "Plan",
            "RIE_INSTALL"]

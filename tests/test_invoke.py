@@ -315,3 +315,39 @@ def test_make_invoke_target_runs_the_function(tmp_path):
                           cwd=project, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout.splitlines()[-1]) == {"echo": "hello", "length": 5, "upper": "HELLO"}
+
+
+# ----------------------------------------------------------------------------- the Emulator
+def test_emulator_serves_several_calls_and_cleans_up(handlers, tmp_path):
+    """What `gbl watch` builds on: one warm emulator, several calls, logs per line, full clean-up."""
+    from gobuild_lambda.invoker import emulator_for, find_tools
+
+    plan = gobuild_lambda.plan(handlers)
+    fn = plan.function("ok")
+    zip_path = gobuild_lambda.build(handlers, names=["ok"]).results[0].zip_path
+    lines: list[str] = []
+    emu = emulator_for(fn, zip_path, find_tools(plan, [fn], dict(os.environ)), timeout=5, on_log=lines.append)
+    with emu:
+        assert emu.task_dir.is_dir() and (emu.task_dir / "bootstrap").stat().st_mode & 0o111
+        first = emu.invoke(b'{"n": 1}', timeout_s=5)
+        second = emu.invoke(b'{"n": 2}', timeout_s=5)
+        started = descendants(emu._proc.pid)
+    assert first.ok and first.reusable and json.loads(second.payload)["input"] == {"n": 2}
+    assert sum(line.startswith("REPORT RequestId:") for line in lines) == 2
+    assert not emu.task_dir.exists()
+    assert [p for p in started if _state(p) not in (None, "Z")] == []
+
+
+def test_unpack_refuses_entries_outside_the_directory(tmp_path):
+    import zipfile
+
+    from gobuild_lambda.emulator import unpack
+
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("bootstrap", b"x")
+        zf.writestr("../escape", b"x")
+    with pytest.raises(errors.UsageError, match="points outside the task directory"):
+        unpack(bad, parent=tmp_path)
+    assert not (tmp_path.parent / "escape").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.zip"]
