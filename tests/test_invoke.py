@@ -351,3 +351,16 @@ def test_unpack_refuses_entries_outside_the_directory(tmp_path):
         unpack(bad, parent=tmp_path)
     assert not (tmp_path.parent / "escape").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["bad.zip"]
+
+
+def test_stale_task_dirs_of_dead_gbl_runs_are_swept(tmp_path):
+    from gobuild_lambda.emulator import sweep_stale_dirs
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"{TEMP_PREFIX}{dead.stdout.strip()}-abc"
+    mine = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-abc"
+    other = tmp_path / "gbl-something-else"
+    for d in (stale, mine, other):
+        (d / "sub").mkdir(parents=True)
+    sweep_stale_dirs(tmp_path)
+    assert not stale.exists() and mine.exists() and other.exists()
