@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from .errors import OutputError, UsageError
-from .package import write_atomic
+from .fsutil import write_atomic
 
 MANIFEST = "manifest.json"
 SCHEMA = 1

@@ -24,7 +24,6 @@ import glob
 import hashlib
 import os
 import struct
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -34,6 +33,8 @@ import deflate
 
 from .config import Include
 from .errors import ConfigError, OutputError, UsageError
+# write_atomic and the temporary-file sweep live in fsutil; re-exported for existing callers.
+from .fsutil import sweep_temporaries, write_atomic  # noqa: F401
 
 BOOTSTRAP = "bootstrap"  # the executable name Lambda's OS-only runtimes run
 MODE_EXECUTABLE = 0o100755  # regular file, rwxr-xr-x
@@ -132,49 +133,6 @@ def _check_entry_name(name: str) -> None:
     p = PurePosixPath(name)
     if not name or "\\" in name or p.is_absolute() or ".." in p.parts or name.endswith("/"):
         raise UsageError(f"invalid zip entry name {name!r}: it must be a relative file path")
-
-
-def write_atomic(dest: Path, data: bytes, *, keep_mode: bool = False) -> None:
-    """Write ``data`` to ``dest`` through a temporary file in the same directory.
-
-    A new file gets the usual 0o666-through-the-umask mode; with ``keep_mode`` a file that is
-    replaced keeps its own mode (templates, gbl.toml: files the user owns).
-    """
-    dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        mode = None
-        if keep_mode and dest.exists():
-            mode = dest.stat().st_mode & 0o7777
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException as exc:  # also Ctrl-C: never leave the temporary file behind
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        if not isinstance(exc, OSError):
-            raise
-        raise OutputError(
-            f"cannot write {dest}: {exc.strerror or exc}",
-            where=str(dest),
-            hint="check that the output directory is writable and the disk is not full",
-        ) from exc
-
-
-def sweep_temporaries(directory: Path) -> None:
-    """Remove temporary files a killed gbl left in ``directory`` (never a final zip)."""
-    try:
-        for tmp in Path(directory).glob(".*.tmp"):
-            tmp.unlink()
-    except OSError:
-        pass
 
 
 def resolve_includes(

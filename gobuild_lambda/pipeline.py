@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from . import builder as build_mod
-from . import gotool, manifest, package
+from . import fsutil, gotool, manifest, package
 from . import planner as plan_mod
 from .config import CONFIG_FILE, Config, Settings
 from .errors import BuildFailed, ConfigError, OutputError, UsageError, VerifyFailed
@@ -177,7 +177,7 @@ def build(
         if not locked:
             stack.enter_context(_lock(the_plan.project_dir, emit))
         _ensure_writable(out)
-        package.sweep_temporaries(out)
+        fsutil.sweep_temporaries(out)
         previous = manifest.read(out)
         results = _run(go, the_plan, out, jobs, mtime, emit, environ, previous, started)
         gone = set()
@@ -258,43 +258,10 @@ def _ensure_writable(out: Path) -> None:
         ) from exc
 
 
-class _lock:
+def _lock(project_dir: Path, emit: Callable[[Event], None]) -> fsutil.DirLock:
     """An exclusive lock on the project's .gbl/ so two builds never interleave their writes."""
-
-    def __init__(self, project_dir: Path, emit: Callable[[Event], None]):
-        from filelock import FileLock
-
-        path = project_dir / LOCK_FILE
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(
-                f"cannot create {path.parent}: {exc.strerror or exc}", where=str(project_dir),
-                hint="gbl keeps its build directory there; make the project writable",
-            ) from exc
-        self._path = path
-        self._lock = FileLock(str(path))
-        self._emit = emit
-
-    def __enter__(self):
-        from filelock import Timeout
-
-        try:
-            self._lock.acquire(timeout=0)
-        except Timeout:
-            self._emit(Event("lock-wait", detail=f"another gbl is building here; waiting for {self._path}"))
-            try:
-                self._lock.acquire(timeout=LOCK_TIMEOUT_S)
-            except Timeout:
-                raise OutputError(
-                    f"another gbl build held the lock for more than {LOCK_TIMEOUT_S} s",
-                    where=str(self._path),
-                    hint="wait for it to finish, or stop it; the lock frees itself when it exits",
-                ) from None
-        return self
-
-    def __exit__(self, *exc):
-        self._lock.release()
+    return fsutil.DirLock(project_dir / LOCK_FILE, what="the project's build lock", timeout=LOCK_TIMEOUT_S,
+                          on_wait=lambda text: emit(Event("lock-wait", detail=text)))
 
 
 def _read_state(project_dir: Path) -> dict:
@@ -434,7 +401,7 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
         # Nothing is committed: the previous zips and manifest stay exactly as they were.
         for p in pool_box:
             p.shutdown(wait=True, cancel_futures=True)
-        package.sweep_temporaries(out)
+        fsutil.sweep_temporaries(out)
         raise
     finally:
         for p in pool_box:
@@ -501,7 +468,7 @@ def _write_if_changed(path: Path, data: bytes) -> None:
             return
     except OSError:
         pass
-    package.write_atomic(path, data)
+    fsutil.write_atomic(path, data)
 
 
 def package_and_verify(binary, dest, includes, mtime, arch, runtime):
@@ -535,7 +502,7 @@ def _remove_zip(out: Path, name: str, previous: Mapping) -> None:
 
 def _staging_path(out: Path, name: str) -> Path:
     # A complete zip waits here until the commit step renames it into place (see build()).
-    return out / f".{name}.zip.{os.getpid()}.staged.tmp"
+    return out / fsutil.temp_name(f"{name}.zip", "staged")
 
 
 def _fresh(fn, packaged, verdict, relinked, recipe, final: Path) -> FunctionResult:
@@ -640,5 +607,5 @@ def merge_manifests(dirs: Sequence[Path | str], out_dir: Path | str) -> Path:
             )
         dest = out / entry["zip"]
         if src.resolve() != dest.resolve():
-            package.write_atomic(dest, src.read_bytes())
+            fsutil.write_atomic(dest, src.read_bytes())
     return manifest.write(out, merged)

@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from .config import BUILT_IN, CONFIG_FILE, DockerConfig, InvokeConfig, Settings
-from .package import write_atomic
+from .fsutil import write_atomic
 from .errors import OutputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,0 +1,57 @@
+"""Issue 16, the output directory: gbl touches only its own files there, and every fault in it is a
+clear message with its exit code (never a traceback)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import run_gbl
+from gobuild_lambda import errors, fsutil
+from safety_helpers import manifest_of, tiny_module
+
+
+def test_sweep_removes_only_gbls_own_temporaries(tmp_path):
+    root = tiny_module(tmp_path / "p")
+    dist = root / "dist"
+    dist.mkdir()
+    users = [dist / ".notes.tmp", dist / ".draft.zip.1234.tmp", dist / ".gbl-notes.tmp"]
+    for u in users:
+        u.write_text("mine")
+    ours = dist / fsutil.temp_name("alpha.zip", "staged")
+    ours.write_bytes(b"half a zip from a killed gbl")
+    assert fsutil.is_gbl_temporary(ours.name)
+    proc = run_gbl("build", "-C", str(root))
+    assert proc.returncode == 0, proc.stderr
+    for u in users:
+        assert u.read_text() == "mine", u
+    assert not ours.exists()
+
+
+def test_temporary_names_are_short_and_recognisable():
+    name = fsutil.temp_name("x" * 250 + ".zip", "staged")
+    assert len(name.encode()) < 120 and fsutil.is_gbl_temporary(name)
+    assert not fsutil.is_gbl_temporary(".x.zip.123.staged.tmp")
+    assert not fsutil.is_gbl_temporary(".gbl-tmp-notes.tmp")
+
+
+def test_lock_that_is_a_directory_is_a_clear_output_error(tmp_path):
+    root = tiny_module(tmp_path / "p")
+    (root / ".gbl" / "lock").mkdir(parents=True)
+    (root / ".gbl" / "lock" / "x").write_text("")
+    proc = run_gbl("build", "-C", str(root))
+    assert proc.returncode == errors.EXIT_OUTPUT, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "lock file is a directory" in proc.stderr and str(root / ".gbl" / "lock") in proc.stderr
+    assert "remove" in proc.stderr
+
+
+def test_lock_that_is_a_symlink_loop_is_a_clear_output_error(tmp_path):
+    root = tiny_module(tmp_path / "p")
+    (root / ".gbl").mkdir()
+    os.symlink("lock", root / ".gbl" / "lock")  # points at itself: ELOOP
+    proc = run_gbl("build", "-C", str(root))
+    assert proc.returncode == errors.EXIT_OUTPUT, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "symbolic link" in proc.stderr and "remove" in proc.stderr
+    assert (root / ".gbl" / "lock").is_symlink()  # not followed, not replaced
