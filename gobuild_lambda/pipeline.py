@@ -177,14 +177,16 @@ def build(
         if not locked:
             stack.enter_context(_lock(the_plan.project_dir, emit))
         _ensure_writable(out)
+        stack.enter_context(_out_lock(out, emit))
+        previous = manifest.check_owner(out, the_plan.module_path)
+        _check_destinations(out, the_plan)
         fsutil.sweep_temporaries(out)
-        previous = manifest.read(out)
         results = _run(go, the_plan, out, jobs, mtime, emit, environ, previous, started)
         gone = set()
         if not names and shard is None:
             # A function that no longer exists leaves no zip that still looks deployable.
-            gone = set(previous) - {f.name for f in full.functions}
-        manifest_path = _commit(out, previous, results, gone)
+            gone = set(previous.entries) - {f.name for f in full.functions}
+        manifest_path = _commit(out, previous, results, gone, the_plan.module_path)
         _write_state(the_plan.project_dir, out, results)
         _write_calls(the_plan, jobs, selection)
 
@@ -202,7 +204,7 @@ def build(
     return report
 
 
-def _commit(out: Path, previous: Mapping[str, dict], results, gone: set[str]) -> Path:
+def _commit(out: Path, previous: manifest.Manifest, results, gone: set[str], module: str) -> Path:
     """Move new zips into place and write the manifest so that a kill at any instant leaves
     every manifest entry naming a complete zip with the recorded sha256:
 
@@ -211,24 +213,46 @@ def _commit(out: Path, previous: Mapping[str, dict], results, gone: set[str]) ->
     3. the manifest with the new entries.
     """
     changing = {r.function.name for r in results if not r.ok or r.rezipped} | gone
-    entries = {k: v for k, v in previous.items() if k not in changing}
-    if changing & set(previous):
-        manifest.write(out, entries)
+    entries = {k: v for k, v in previous.entries.items() if k not in changing}
+    if changing & set(previous.entries):
+        manifest.write(out, manifest.Manifest(module, entries))
     for name in sorted(gone):
-        _remove_zip(out, name, previous)
+        _remove_zip(out, name)
     for r in results:
         if not r.ok:
-            _remove_zip(out, r.function.name, previous)
+            _remove_zip(out, r.function.name)
         elif r.rezipped:
-            os.replace(_staging_path(out, r.function.name), r.zip_path)
+            try:
+                os.replace(_staging_path(out, r.function.name), r.zip_path)
+            except OSError as exc:
+                raise fsutil.output_error(exc, r.zip_path) from exc
     for r in results:
         if r.ok:
             entries[r.function.name] = _entry(r, out)
     # Drop entries whose zip vanished (deleted by hand): the manifest never lists a ghost.
-    entries = {k: v for k, v in entries.items() if (out / v.get("zip", "")).is_file()}
+    entries = {k: v for k, v in entries.items() if v.path(out).is_file()}
     path = out / manifest.MANIFEST
-    _write_if_changed(path, manifest.render(entries))
+    _write_if_changed(path, manifest.render(manifest.Manifest(module, entries)))
     return path
+
+
+def _check_destinations(out: Path, the_plan: Plan) -> None:
+    """Before building: every function's zip name fits a file name and its place is free for a file."""
+    for fn in the_plan.functions:
+        name = f"{fn.name}.zip"
+        if len(name.encode("utf-8")) > 255:
+            raise ConfigError(
+                f"function {fn.name[:40]!r}... has a {len(fn.name)}-character name: its zip name "
+                f"{name[:40]}... would not fit a file name (255 bytes)",
+                where=f"{the_plan.project_dir / CONFIG_FILE} [functions.{fn.name[:40]}...] name",
+                hint=f"set a shorter `name` for {fn.rel_dir} in {CONFIG_FILE} (Lambda allows 64 characters)",
+            )
+        dest = out / name
+        if dest.is_dir() and not dest.is_symlink():
+            raise OutputError(
+                f"{dest} is a directory, where gbl writes the zip of function {fn.name!r}",
+                where=str(dest), hint="move or remove that directory, or build into another --out DIR",
+            )
 
 
 def _source_date_epoch(env: Mapping[str, str]) -> int | None:
@@ -261,6 +285,13 @@ def _ensure_writable(out: Path) -> None:
 def _lock(project_dir: Path, emit: Callable[[Event], None]) -> fsutil.DirLock:
     """An exclusive lock on the project's .gbl/ so two builds never interleave their writes."""
     return fsutil.DirLock(project_dir / LOCK_FILE, what="the project's build lock", timeout=LOCK_TIMEOUT_S,
+                          on_wait=lambda text: emit(Event("lock-wait", detail=text)))
+
+
+def _out_lock(out: Path, emit: Callable[[Event], None]) -> fsutil.DirLock:
+    """An exclusive lock on the output directory: two projects (or two checkouts) writing one
+    --out take turns, and the second then finds the first's manifest (see manifest.check_owner)."""
+    return fsutil.DirLock(fsutil.out_lock_path(out), what=f"the lock on {out}", timeout=LOCK_TIMEOUT_S,
                           on_wait=lambda text: emit(Event("lock-wait", detail=text)))
 
 
@@ -330,9 +361,9 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
                 failed(fn, str(exc))
             return
         dest = out / f"{fn.name}.zip"
-        prev = previous.get(fn.name, {})
+        prev = previous.get(fn.name)
         known = state.get(str(dest), {})
-        if known.get("recipe") == recipe and known.get("sha256") == prev.get("sha256") and _zip_matches(dest, prev):
+        if prev is not None and known.get("recipe") == recipe and known.get("sha256") == prev.sha256 and _zip_matches(dest, prev):
             if not provisional:
                 drop(fn.name)
                 final.add(fn.name)
@@ -480,24 +511,27 @@ def package_and_verify(binary, dest, includes, mtime, arch, runtime):
     return packaged, verdict
 
 
-def _zip_matches(dest: Path, prev: Mapping) -> bool:
+def _zip_matches(dest: Path, prev: manifest.ManifestEntry) -> bool:
     try:
-        return dest.stat().st_size == prev.get("size")
+        return dest.stat().st_size == prev.size
     except OSError:
         return False
 
 
-def _remove_zip(out: Path, name: str, previous: Mapping) -> None:
-    for path in {out / f"{name}.zip", out / str(previous.get(name, {}).get("zip", f"{name}.zip"))}:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise OutputError(
-                f"cannot remove the stale zip {path}: {exc.strerror}", where=str(path),
-                hint="delete it by hand: it does not match the current sources",
-            ) from exc
+def _remove_zip(out: Path, name: str) -> None:
+    # Only ever <out>/<name>.zip, for a name gbl itself validated: never a path a manifest names.
+    if not manifest.valid_function_name(name):
+        return
+    path = out / f"{name}.zip"
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise OutputError(
+            f"cannot remove the stale zip {path}: {exc.strerror}", where=str(path),
+            hint="delete it (or whatever is there) by hand: it does not match the current sources",
+        ) from exc
 
 
 def _staging_path(out: Path, name: str) -> Path:
@@ -516,40 +550,34 @@ def _fresh(fn, packaged, verdict, relinked, recipe, final: Path) -> FunctionResu
     )
 
 
-def _reused(fn, dest, prev, relinked, recipe) -> FunctionResult:
+def _reused(fn, dest, prev: manifest.ManifestEntry, relinked, recipe) -> FunctionResult:
     return FunctionResult(
-        fn, ok=True, zip_path=dest, size=prev["size"], sha256=prev["sha256"],
-        code_sha256=prev["code_sha256"], relinked=relinked, rezipped=False,
-        go_version=prev.get("go_version", ""), aws_lambda_go=prev.get("aws_lambda_go") or "",
+        fn, ok=True, zip_path=dest, size=prev.size, sha256=prev.sha256,
+        code_sha256=prev.code_sha256, relinked=relinked, rezipped=False,
+        go_version=prev.go_version, aws_lambda_go=prev.aws_lambda_go or "",
         recipe=recipe,
     )
 
 
-def _entry(r: FunctionResult, out: Path) -> dict:
+def _entry(r: FunctionResult, out: Path) -> manifest.ManifestEntry:
     fn = r.function
+    return manifest.ManifestEntry(
+        name=fn.name, package=fn.package, dir=fn.rel_dir, arch=fn.arch, runtime=fn.runtime,
+        zip=r.zip_path.name, size=r.size, sha256=r.sha256, code_sha256=r.code_sha256,
+        go_version=r.go_version, aws_lambda_go=r.aws_lambda_go or None, builder=fn.builder,
+        flags=_flags_record(fn), include=tuple(i.pattern for i in fn.include),
+    )
+
+
+def _flags_record(fn: Function) -> dict:
+    """What the manifest says a function was built with: taken from the builder's own values."""
+    env = build_mod.build_env(fn)
     return {
-        "package": fn.package,
-        "dir": fn.rel_dir,
-        "arch": fn.arch,
-        "runtime": fn.runtime,
-        "zip": r.zip_path.name,
-        "size": r.size,
-        "sha256": r.sha256,
-        "code_sha256": r.code_sha256,
-        "go_version": r.go_version,
-        "aws_lambda_go": r.aws_lambda_go or None,
-        "builder": fn.builder,
-        "flags": {
-            "GOOS": "linux",
-            "GOARCH": fn.arch,
-            "CGO_ENABLED": "0",
-            "tags": list(fn.tags),
-            "ldflags": fn.ldflags,
-            "trimpath": True,
-            "buildvcs": False,
-            "env": dict(fn.env),
-        },
-        "include": [i.pattern for i in fn.include],
+        "GOOS": env["GOOS"], "GOARCH": env["GOARCH"], "CGO_ENABLED": env["CGO_ENABLED"],
+        "tags": list(fn.tags), "ldflags": fn.ldflags,
+        "trimpath": "-trimpath" in build_mod.COMMON_FLAGS,
+        "buildvcs": "-buildvcs=false" not in build_mod.COMMON_FLAGS,
+        "env": dict(fn.env),
     }
 
 
@@ -596,16 +624,22 @@ def merge_manifests(dirs: Sequence[Path | str], out_dir: Path | str) -> Path:
     out = Path(out_dir)
     merged = manifest.merge([Path(d) for d in dirs])
     _ensure_writable(out)
-    for name, entry in merged.items():
-        src = next((Path(d) / entry["zip"] for d in dirs if (Path(d) / entry["zip"]).is_file()), None)
-        if src is None:
-            raise UsageError(f"function {name!r}: {entry['zip']} is in a manifest but in none of the directories")
-        if hashlib.sha256(src.read_bytes()).hexdigest() != entry.get("sha256"):
-            raise UsageError(
-                f"function {name!r}: {src} does not match its manifest sha256",
-                hint="the shard output was changed after it was built; rebuild it",
-            )
-        dest = out / entry["zip"]
-        if src.resolve() != dest.resolve():
-            fsutil.write_atomic(dest, src.read_bytes())
-    return manifest.write(out, merged)
+    with _out_lock(out, lambda e: None):
+        if merged.module:
+            manifest.check_owner(out, merged.module)
+        for name, entry in merged.entries.items():
+            # entry.zip is <name>.zip (ManifestEntry checks it): a plain file in each directory.
+            src = next((entry.path(d) for d in dirs
+                        if entry.path(d).is_file() and not entry.path(d).is_symlink()), None)
+            if src is None:
+                raise UsageError(f"function {name!r}: {entry.zip} is in a manifest but in none of the directories"
+                                 " (as a regular file)")
+            if hashlib.sha256(src.read_bytes()).hexdigest() != entry.sha256:
+                raise UsageError(
+                    f"function {name!r}: {src} does not match its manifest sha256",
+                    hint="the shard output was changed after it was built; rebuild it",
+                )
+            dest = entry.path(out)
+            if src.resolve() != dest.resolve():
+                fsutil.write_atomic(dest, src.read_bytes())
+        return manifest.write(out, merged)

@@ -55,3 +55,34 @@ def test_lock_that_is_a_symlink_loop_is_a_clear_output_error(tmp_path):
     assert "Traceback" not in proc.stderr
     assert "symbolic link" in proc.stderr and "remove" in proc.stderr
     assert (root / ".gbl" / "lock").is_symlink()  # not followed, not replaced
+
+
+def test_a_directory_where_a_zip_goes_is_a_clear_output_error(tmp_path):
+    root = tiny_module(tmp_path / "p")
+    (root / "dist" / "alpha.zip").mkdir(parents=True)
+    (root / "dist" / "alpha.zip" / "keep.txt").write_text("mine")
+    proc = run_gbl("build", "-C", str(root))
+    assert proc.returncode == errors.EXIT_OUTPUT, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "is a directory" in proc.stderr and "alpha" in proc.stderr and "move or remove" in proc.stderr
+    assert (root / "dist" / "alpha.zip" / "keep.txt").read_text() == "mine"
+
+
+def test_a_240_character_function_name_builds(tmp_path):
+    long = "f" * 240
+    root = tiny_module(tmp_path / "p", functions=(long, "beta"))
+    proc = run_gbl("build", "-C", str(root))
+    assert proc.returncode == 0, proc.stderr
+    assert (root / "dist" / f"{long}.zip").is_file()
+    assert long in manifest_of(root / "dist")["functions"]
+
+
+def test_a_function_name_too_long_for_a_zip_name_is_a_config_error(tmp_path):
+    long = "g" * 252  # the directory fits, <name>.zip (256 bytes) does not
+    root = tiny_module(tmp_path / "p", functions=(long, "beta"))
+    assert run_gbl("build", "-C", str(root), "beta").returncode == 0
+    proc = run_gbl("build", "-C", str(root))
+    assert proc.returncode == errors.EXIT_USAGE, proc.stderr
+    assert "Traceback" not in proc.stderr and "disk" not in proc.stderr
+    assert "255 bytes" in proc.stderr and "name" in proc.stderr
+    assert (root / "dist" / "beta.zip").is_file()  # nothing deleted
