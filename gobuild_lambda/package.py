@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import glob
 import hashlib
-import os
 import struct
 import time
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from typing import Sequence
 import deflate
 
 from .config import Include
-from .errors import ConfigError, OutputError, UsageError
+from .errors import ConfigError, UsageError
 # write_atomic and the temporary-file sweep live in fsutil; re-exported for existing callers.
 from .fsutil import sweep_temporaries, write_atomic  # noqa: F401
 
@@ -184,24 +183,6 @@ def package_binary(
     data = zip_bytes(entries, mtime=mtime)
     write_atomic(dest, data)
     return Packaged.of_bytes(Path(dest), data)
-
-
-def recipe(
-    binary_identity: str,
-    includes: Sequence[tuple[str, Path, bool]],
-    mtime: int | None,
-) -> str:
-    """A fingerprint of everything that decides a zip's bytes, cheap enough for every no-op build.
-
-    ``binary_identity`` stands for the binary's bytes (see builder.binary_identity); included
-    files are represented by their size and mtime.
-    """
-    h = hashlib.sha256()
-    h.update(f"{PACKAGER_VERSION}|{DEFLATE_LEVEL}|{mtime}|{binary_identity}".encode())
-    for name, src, executable in includes:
-        st = os.stat(src)
-        h.update(f"|{name}|{executable}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return h.hexdigest()
 
 
 def code_sha256(data: bytes) -> str:

@@ -7,7 +7,6 @@ failures are raised as ``GblError`` subclasses that carry the full report.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from concurrent.futures import Executor, Future
@@ -17,19 +16,15 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from . import builder as build_mod
-from . import fsutil, gotool, manifest, package
+from . import fsutil, gotool, incremental, manifest, package
 from . import planner as plan_mod
 from .config import CONFIG_FILE, Config, Settings
 from .errors import BuildFailed, ConfigError, OutputError, UsageError, VerifyFailed
 from .planner import Function, Plan
 
 LOCK_FILE = Path(".gbl") / "lock"
-# What gbl remembers between runs to skip re-zipping: zip path -> recipe, size. Internal; the
-# manifest stays free of host facts (mtimes) so shard manifests merge and builds compare.
-STATE_FILE = Path(".gbl") / "zips.json"
-# The last build's `go build` calls, so the next build can start them while `go list` plans: a
-# speculative start that is used only when the new plan asks for exactly the same calls.
-CALLS_FILE = Path(".gbl") / "calls.json"
+# What gbl remembers between runs (to skip re-zipping, to start `go build` early): incremental.py.
+STATE_FILE, CALLS_FILE = incremental.STATE_FILE, incremental.CALLS_FILE
 # How long a second `gbl build` waits for the first to finish before giving up.
 LOCK_TIMEOUT_S = 600
 
@@ -61,7 +56,7 @@ class FunctionResult:
     verdict: object | None = None  # verify.Verdict of a freshly written zip
     go_version: str = ""
     aws_lambda_go: str = ""
-    recipe: str = ""  # fingerprint of what decided the zip's bytes (see package.recipe)
+    recipe: str = ""  # the key of what decided the zip's bytes (incremental.Recipe)
 
 
 @dataclass(frozen=True)
@@ -295,28 +290,14 @@ def _out_lock(out: Path, emit: Callable[[Event], None]) -> fsutil.DirLock:
                           on_wait=lambda text: emit(Event("lock-wait", detail=text)))
 
 
-def _read_state(project_dir: Path) -> dict:
-    try:
-        data = json.loads((project_dir / STATE_FILE).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def _write_state(project_dir: Path, out: Path, results) -> None:
-    state = _read_state(project_dir)
-    for r in results:
-        key = str(out / f"{r.function.name}.zip")
-        if r.ok and r.recipe:
-            state[key] = {"recipe": r.recipe, "size": r.size, "sha256": r.sha256}
-        else:
-            state.pop(key, None)
-    _write_if_changed(project_dir / STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode())
+    state = incremental.read_state(project_dir)
+    _write_if_changed(project_dir / STATE_FILE, incremental.render_state(incremental.next_state(state, out, results)))
 
 
 def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previous,
          started: Sequence[build_mod.Running] = ()) -> list[FunctionResult]:
-    state = _read_state(the_plan.project_dir)
+    state = incremental.read_state(the_plan.project_dir)
     results: dict[str, FunctionResult] = {}
     # name -> (future, Built, recipe): a zip being written to its staging path.  A zip started
     # from a binary Go had not finished with is provisional until the final Built agrees.
@@ -355,15 +336,15 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
             emit(Event("built", fn.name, "relinked" if b.relinked else "up to date"))
         try:
             includes = package.resolve_includes(fn.include, the_plan.project_dir, function=fn.name)
-            recipe = package.recipe(build_mod.binary_identity(b.binary) or "", includes, mtime) + fn.arch + fn.runtime
+            recipe = incremental.recipe(build_mod.binary_identity(b.binary) or "", includes, mtime,
+                                        fn.arch, fn.runtime).key
         except Exception as exc:  # noqa: BLE001 - reported per function, others go on
             if not provisional:
                 failed(fn, str(exc))
             return
         dest = out / f"{fn.name}.zip"
         prev = previous.get(fn.name)
-        known = state.get(str(dest), {})
-        if prev is not None and known.get("recipe") == recipe and known.get("sha256") == prev.sha256 and _zip_matches(dest, prev):
+        if incremental.can_reuse(state, dest, prev, recipe):
             if not provisional:
                 drop(fn.name)
                 final.add(fn.name)
@@ -454,19 +435,10 @@ def _packaging_pool(jobs: int, count: int) -> Executor:
 
 
 def _start_speculative(go, root: Path, selection: dict) -> list[build_mod.Running]:
-    """Start the last build's ``go build`` calls again, if it was the same selection."""
-    try:
-        data = json.loads((root / CALLS_FILE).read_text(encoding="utf-8"))
-        if data.get("selection") != selection:
-            return []
-        calls = [(tuple(c["args"]), tuple((k, v) for k, v in c["env"]), Path(c["out_dir"]),
-                  [Path(c["out_dir"]) / b for b in c["binaries"]]) for c in data["calls"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
-    build_dir = (root / build_mod.BUILD_DIR).resolve()
-    if any(build_dir not in out_dir.resolve().parents for _, _, out_dir, _ in calls):
-        return []  # only ever gbl's own build directory
-    return [build_mod.start_call(go, args, env, out_dir, root, binaries=bins) for args, env, out_dir, bins in calls]
+    """Start the last build's ``go build`` calls again, if it was the same selection (the calls
+    are derived from gbl.toml again: see incremental.speculative_calls)."""
+    return [build_mod.start_call(go, c.args, c.env, c.out_dir, root, binaries=[c.binary(f) for f in c.functions])
+            for c in incremental.speculative_calls(root, selection)]
 
 
 class _Reaper:
@@ -484,12 +456,7 @@ class _Reaper:
 
 
 def _write_calls(the_plan: Plan, jobs: int, selection: dict) -> None:
-    local = [f for f in the_plan.functions if f.builder == "local" and not f.cgo_files]
-    calls = build_mod.plan_calls(local, the_plan.project_dir, jobs=jobs)
-    doc = {"selection": selection, "calls": [
-        {"args": list(c.args), "env": [list(kv) for kv in c.env], "out_dir": str(c.out_dir),
-         "binaries": sorted(c.binary(f).name for f in c.functions)} for c in calls]}
-    _write_if_changed(the_plan.project_dir / CALLS_FILE, json.dumps(doc, indent=1, sort_keys=True).encode())
+    _write_if_changed(the_plan.project_dir / CALLS_FILE, incremental.render_calls(the_plan, selection))
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
@@ -509,13 +476,6 @@ def package_and_verify(binary, dest, includes, mtime, arch, runtime):
     packaged = package.package_binary(binary, dest, includes=includes, mtime=mtime)
     verdict = verify.verify_zip(dest, arch=arch, runtime=runtime)
     return packaged, verdict
-
-
-def _zip_matches(dest: Path, prev: manifest.ManifestEntry) -> bool:
-    try:
-        return dest.stat().st_size == prev.size
-    except OSError:
-        return False
 
 
 def _remove_zip(out: Path, name: str) -> None:

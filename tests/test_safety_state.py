@@ -104,3 +104,63 @@ def test_merge_never_writes_outside_out(tmp_path):
     assert proc.returncode == errors.EXIT_USAGE and "Traceback" not in proc.stderr
     assert not (tmp_path / "merged" / "escaped.zip").exists()
     assert not list((tmp_path / "merged").rglob("*.zip"))
+
+
+EVIL = 'package main\n\nimport "os"\n\nfunc main() { os.WriteFile(os.Args[1], []byte("ran"), 0o644) }\n'
+_SELECTION = {"names": [], "shard": None, "arch": None, "builder": None, "image": None, "jobs": 2}
+
+
+@pytest.mark.parametrize("form", ["args", "functions"])
+def test_a_planted_calls_file_never_runs_anything_but_gbls_own_go_build(tmp_path, form):
+    root = tiny_module(tmp_path / "p")
+    (root / "tools" / "evil").mkdir(parents=True)
+    (root / "tools" / "evil" / "main.go").write_text(EVIL)
+    marker = tmp_path / "evil-ran"
+    assert run_gbl("build", "-C", str(root), "--jobs", "2").returncode == 0
+    if form == "args":  # the old format: a command line to run
+        doc = {"selection": _SELECTION, "calls": [
+            {"args": ["run", "./tools/evil", str(marker)], "env": [["GOFLAGS", ""]],
+             "out_dir": str(root / ".gbl" / "build" / "x"), "binaries": ["alpha"]}]}
+    else:  # the current format, naming a package that is not one of the project's functions
+        doc = {"selection": _SELECTION, "functions": [
+            {"package": "example.com/tiny/tools/evil", "rel_dir": "tools/evil"},
+            {"package": "-toolexec=/bin/sh", "rel_dir": "cmd/alpha"}]}
+    (root / ".gbl" / "calls.json").write_text(json.dumps(doc))
+    proc = run_gbl("build", "-C", str(root), "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists()
+    assert not list((root / ".gbl" / "build").rglob("evil"))
+
+
+def test_speculative_calls_are_derived_from_gbl_toml_not_read_from_the_file(tmp_path):
+    from gobuild_lambda import incremental
+
+    root = tiny_module(tmp_path / "p")
+    assert run_gbl("build", "-C", str(root), "--jobs", "2").returncode == 0
+    calls = incremental.speculative_calls(root, _SELECTION)
+    assert calls and all(c.args[0] == "build" for c in calls)
+    assert sorted(f.rel_dir for c in calls for f in c.functions) == ["cmd/alpha", "cmd/beta"]
+    doc = json.loads((root / ".gbl" / "calls.json").read_text())
+    assert "args" not in json.dumps(doc) and "env" not in doc
+
+
+def test_a_zip_changed_in_place_at_the_same_size_is_rebuilt(tmp_path):
+    import hashlib
+
+    root = tiny_module(tmp_path / "p")
+    assert run_gbl("build", "-C", str(root)).returncode == 0
+    z = root / "dist" / "alpha.zip"
+    good = z.read_bytes()
+    with open(z, "r+b") as fh:  # same size, same inode, different bytes
+        fh.seek(len(good) // 2)
+        fh.write(bytes([good[len(good) // 2] ^ 0xFF]))
+    assert z.stat().st_size == len(good) and z.read_bytes() != good
+    proc = run_gbl("build", "-C", str(root))
+    assert proc.returncode == 0, proc.stderr
+    assert z.read_bytes() == good
+    entry = manifest_of(root / "dist")["functions"]["alpha"]
+    assert hashlib.sha256(z.read_bytes()).hexdigest() == entry["sha256"]
+    # and a no-op build after that leaves it alone
+    before = z.stat().st_ino, z.stat().st_mtime_ns
+    assert run_gbl("build", "-C", str(root)).returncode == 0
+    assert (z.stat().st_ino, z.stat().st_mtime_ns) == before
