@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import glob
 import hashlib
+import os
 import struct
 import time
 from dataclasses import dataclass
@@ -137,29 +138,96 @@ def _check_entry_name(name: str) -> None:
 def resolve_includes(
     includes: Sequence[Include], module_root: Path, *, function: str
 ) -> tuple[tuple[str, Path, bool], ...]:
-    """(zip name, source file, executable) for each include glob, sorted, relative to the module."""
+    """(zip name, source file, executable) for each include glob, sorted, relative to the module.
+
+    Glob rules as Python's ``glob`` (``**`` any depth, ``*`` never matches a leading dot), except
+    that ``**`` never descends into a symbolic link, so a link loop cannot make it run away.  A
+    matched file must be inside the module once every link is followed: a link to a host file
+    (``/etc/passwd``, ``/proc/self/environ``) or a link loop is a ConfigError, never packed.
+    """
+    root = Path(module_root)
+    real_root = os.path.realpath(root)
     found: dict[str, tuple[Path, bool]] = {}
     for inc in includes:
-        matches = sorted(
-            glob.glob(inc.pattern, root_dir=module_root, recursive=True)
-        )
-        files = [m for m in matches if (module_root / m).is_file()]
+        where = f"{root / 'gbl.toml'}: include of function {function!r}"
+        files = sorted({m for m in _glob(root, _pattern_parts(inc.pattern)) if (root / m).is_file()})
         if not files:
             raise ConfigError(
                 f"function {function!r}: include pattern {inc.pattern!r} matches no file",
-                where=str(module_root / "gbl.toml"),
+                where=where,
                 hint="patterns are relative to the module root; fix or remove it",
             )
         for m in files:
-            name = PurePosixPath(Path(m).as_posix()).as_posix()
+            _check_inside(root, real_root, m, inc.pattern, function, where)
+            name = PurePosixPath(m).as_posix()
             if name == BOOTSTRAP:
                 raise ConfigError(
                     f"function {function!r}: include {inc.pattern!r} would replace bootstrap",
-                    where=str(module_root / "gbl.toml"),
+                    where=where,
                     hint="rename that file; the zip's bootstrap is always the built binary",
                 )
-            found[name] = (module_root / m, inc.executable or found.get(name, (None, False))[1])
+            found[name] = (root / m, inc.executable or found.get(name, (None, False))[1])
     return tuple((name, src, ex) for name, (src, ex) in sorted(found.items()))
+
+
+def _pattern_parts(pattern: str) -> list[str]:
+    if os.sep == "\\":
+        pattern = pattern.replace("\\", "/")
+    parts = [p for p in pattern.split("/") if p not in ("", ".")]
+    return parts + ["*"] if parts and parts[-1] == "**" else parts
+
+
+def _glob(root: Path, parts: Sequence[str], rel: tuple[str, ...] = ()):
+    """Relative paths (forward slashes) under ``root`` matching ``parts``; see resolve_includes."""
+    import fnmatch
+
+    if not parts:
+        yield "/".join(rel)
+        return
+    here = root.joinpath(*rel)
+    first, rest = parts[0], parts[1:]
+    if first == "**":
+        yield from _glob(root, rest, rel)  # zero directories
+        for entry in _scandir(here):
+            if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                yield from _glob(root, parts, rel + (entry.name,))
+    elif glob.has_magic(first):
+        for entry in _scandir(here):
+            if entry.name.startswith(".") and not first.startswith("."):
+                continue
+            if fnmatch.fnmatchcase(entry.name, first) and (not rest or entry.is_dir()):
+                yield from _glob(root, rest, rel + (entry.name,))
+    elif first == ".." or os.path.lexists(here / first):
+        yield from _glob(root, rest, rel + (first,))
+
+
+def _scandir(path: Path):
+    try:
+        with os.scandir(path) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def _check_inside(root: Path, real_root: str, rel: str, pattern: str, function: str, where: str) -> None:
+    """Refuse a matched file that is (or is reached through) a link out of the module or a loop."""
+    path = root
+    for part in PurePosixPath(rel).parts:
+        parent, path = path, path / part
+        if not path.is_symlink() and part != "..":
+            continue
+        target = os.path.realpath(path)
+        inside = os.path.commonpath([real_root, target]) == real_root if target != real_root else True
+        loop = os.path.realpath(parent).startswith(target + os.sep) or os.path.realpath(parent) == target
+        if not inside or loop:
+            why = (f"a symbolic link to {target}, outside the module" if not inside
+                   else "a symbolic link back to a directory that contains it (a loop)")
+            raise ConfigError(
+                f"function {function!r}: include pattern {pattern!r} matched {rel}, where {path.relative_to(root).as_posix()} is {why}",
+                where=where,
+                hint="gbl packs only files inside the module: copy the file into the module (or make "
+                     "the link point inside it), or narrow the pattern",
+            )
 
 
 def package_binary(

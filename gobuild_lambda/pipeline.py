@@ -298,6 +298,10 @@ def _write_state(project_dir: Path, out: Path, results) -> None:
 def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previous,
          started: Sequence[build_mod.Running] = ()) -> list[FunctionResult]:
     state = incremental.read_state(the_plan.project_dir)
+    # Every include glob is resolved before anything runs: a bad one is a ConfigError (exit 2)
+    # that leaves the previous zips and manifest exactly as they were.
+    resolved = {fn.name: package.resolve_includes(fn.include, the_plan.project_dir, function=fn.name)
+                for fn in the_plan.functions if not fn.cgo_files}
     results: dict[str, FunctionResult] = {}
     # name -> (future, Built, recipe): a zip being written to its staging path.  A zip started
     # from a binary Go had not finished with is provisional until the final Built agrees.
@@ -335,7 +339,7 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
         if not provisional:
             emit(Event("built", fn.name, "relinked" if b.relinked else "up to date"))
         try:
-            includes = package.resolve_includes(fn.include, the_plan.project_dir, function=fn.name)
+            includes = resolved[fn.name]
             recipe = incremental.recipe(build_mod.binary_identity(b.binary) or "", includes, mtime,
                                         fn.arch, fn.runtime).key
         except Exception as exc:  # noqa: BLE001 - reported per function, others go on
