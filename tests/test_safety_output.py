@@ -86,3 +86,29 @@ def test_a_function_name_too_long_for_a_zip_name_is_a_config_error(tmp_path):
     assert "Traceback" not in proc.stderr and "disk" not in proc.stderr
     assert "255 bytes" in proc.stderr and "name" in proc.stderr
     assert (root / "dist" / "beta.zip").is_file()  # nothing deleted
+
+
+def test_init_force_keeps_every_file_it_replaces(tmp_path):
+    from conftest import copy_project, SAMPLE
+
+    project = copy_project(SAMPLE, tmp_path / "sample_project")
+    toml = (project / "gbl.toml").read_text() + "# my precious comment\n"
+    (project / "gbl.toml").write_text(toml)
+    (project / "Makefile").write_text("all:\n\t@echo hand-written\n")
+    wf = project / ".github" / "workflows" / "gbl.yml"
+    wf.parent.mkdir(parents=True)
+    wf.write_text("name: mine\n")
+    proc = run_gbl("init", "--force", "-C", str(project))
+    assert proc.returncode == 0, proc.stderr
+    assert (project / "gbl.toml.bak").read_text() == toml
+    assert (project / "Makefile.bak").read_text() == "all:\n\t@echo hand-written\n"
+    assert wf.with_name("gbl.yml.bak").read_text() == "name: mine\n"
+    for p in (project / "gbl.toml.bak", project / "Makefile.bak", wf.with_name("gbl.yml.bak")):
+        assert f"kept as {p}" in proc.stdout
+    # a second --force with changed files keeps the first backups and adds .bak.1
+    (project / "Makefile").write_text("all:\n\t@echo second\n")
+    proc = run_gbl("init", "--force", "-C", str(project))
+    assert proc.returncode == 0, proc.stderr
+    assert (project / "Makefile.bak").read_text() == "all:\n\t@echo hand-written\n"
+    assert (project / "Makefile.bak.1").read_text() == "all:\n\t@echo second\n"
+    assert not (project / "gbl.toml.bak.1").exists()  # unchanged files are not backed up again
