@@ -577,6 +577,34 @@ def zip_binary(
     return package.package_binary(binary, dest, includes=includes, mtime=_source_date_epoch(_env(env)))
 
 
+def zip_and_verify(binary: Path | str, dest: Path | str | None = None, *, arch: str | None = None,
+                   **options) -> tuple[package.Packaged, object]:
+    """``gbl zip``: :func:`zip_binary` into a gbl temporary file beside ``dest``, verify it, and put
+    it in place only when it passes.  A zip that fails verify is removed (an older file at ``dest``
+    stays as it was); the Packaged then describes the zip that was refused.
+    Returns (Packaged with path ``dest``, verify.Verdict with path ``dest``)."""
+    import dataclasses
+
+    from . import verify
+
+    base = Path(options.get("cwd") or Path.cwd())
+    binary_path = base / Path(binary)
+    final = base / Path(dest) if dest else (binary_path.with_suffix(".zip") if binary_path.suffix
+                                            else binary_path.parent / f"{binary_path.name}.zip")
+    staged = final.with_name(fsutil.temp_name(final.name, "zip"))
+    try:
+        packaged = zip_binary(binary, staged, **{**options, "cwd": base})
+        verdict = verify.verify_zip(staged, arch=arch)
+        if verdict.ok:
+            try:
+                os.replace(staged, final)
+            except OSError as exc:
+                raise fsutil.output_error(exc, final) from exc
+    finally:
+        staged.unlink(missing_ok=True)
+    return dataclasses.replace(packaged, path=final), dataclasses.replace(verdict, path=final)
+
+
 def merge_manifests(dirs: Sequence[Path | str], out_dir: Path | str) -> Path:
     """``gbl manifest merge``: one manifest (and every zip) from the outputs of shard builds.
 

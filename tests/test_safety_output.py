@@ -112,3 +112,20 @@ def test_init_force_keeps_every_file_it_replaces(tmp_path):
     assert (project / "Makefile.bak").read_text() == "all:\n\t@echo hand-written\n"
     assert (project / "Makefile.bak.1").read_text() == "all:\n\t@echo second\n"
     assert not (project / "gbl.toml.bak.1").exists()  # unchanged files are not backed up again
+
+
+def test_gbl_zip_never_leaves_a_zip_that_failed_verify(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("just text\n")
+    proc = run_gbl("zip", str(text), "-o", str(tmp_path / "bad.zip"), cwd=tmp_path)
+    assert proc.returncode == errors.EXIT_VERIFY_FAILED, proc.stderr
+    assert "bad.zip" in proc.stdout + proc.stderr and "not written" in proc.stderr
+    assert not (tmp_path / "bad.zip").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    # an older zip at the destination is left exactly as it was
+    (tmp_path / "bad.zip").write_bytes(b"older")
+    proc = run_gbl("zip", str(text), "-o", str(tmp_path / "bad.zip"), "--json", cwd=tmp_path)
+    assert proc.returncode == errors.EXIT_VERIFY_FAILED
+    assert (tmp_path / "bad.zip").read_bytes() == b"older"
+    import json
+    assert json.loads(proc.stdout)["written"] is False
