@@ -349,23 +349,27 @@ def zip_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Package an existing binary as bootstrap with gbl's deterministic packager, then verify it."""
-    from . import verify
-    from .pipeline import zip_binary
+    from .pipeline import zip_and_verify
 
-    packaged = zip_binary(binary, output, include=include or (), include_executable=include_executable or ())
-    verdict = verify.verify_zip(packaged.path, arch=_check_arch(arch))
+    # the zip is put in place only when it passes verify; a failing one is removed
+    packaged, verdict = zip_and_verify(binary, output, arch=_check_arch(arch), include=include or (),
+                                       include_executable=include_executable or ())
     if as_json:
         typer.echo(json.dumps({
             "zip": str(packaged.path), "size": packaged.size, "sha256": packaged.sha256,
-            "code_sha256": packaged.code_sha256, "verify": _verdict_json(verdict),
+            "code_sha256": packaged.code_sha256, "written": verdict.ok, "verify": _verdict_json(verdict),
         }, indent=2))
     else:
         out = _stdout()
-        out.print(f"wrote {packaged.path} ({_size(packaged.size)}, sha256 {packaged.sha256[:12]}, CodeSha256 {packaged.code_sha256})")
+        if verdict.ok:
+            out.print(f"wrote {packaged.path} ({_size(packaged.size)}, sha256 {packaged.sha256[:12]}, CodeSha256 {packaged.code_sha256})")
+        else:
+            out.print(f"did not write {packaged.path}: the zip failed verify (nothing was left on disk)")
         if not verdict.ok or any(c.status == "warn" for c in verdict.checks):
             _print_verdict(out, verdict, only_problems=True)
     if not verdict.ok:
-        raise errors.VerifyFailed(f"{packaged.path} would not run on Lambda", verdicts=[verdict])
+        raise errors.VerifyFailed(f"{packaged.path} would not run on Lambda; it was not written", verdicts=[verdict],
+                                  hint="pass a Linux binary built for Lambda (GOOS=linux, CGO_ENABLED=0)")
 
 
 # ------------------------------------------------------------------------------------- migrate
