@@ -8,6 +8,7 @@ The public library API (the CLI is a thin layer over it)::
     verdict = gbl.verify_zip("dist/api.zip")    # -> Verdict: every check Lambda would fail
     gbl.zip_binary("bootstrap", "fn.zip")       # -> Packaged: the deterministic packager alone
     gbl.init("path/to/module")                  # -> WrittenFile per file: gbl.toml, Makefile, CI
+    gbl.invoke("path/to/module", "api", event=b'{}')  # -> InvokeResult: run once in the emulator
 
 Imports are lazy so ``gbl --help`` and no-op builds start fast.
 """
@@ -26,6 +27,11 @@ _EXPORTS = {
     "zip_binary": ("pipeline", "zip_binary"),
     "init": ("pipeline", "init"),
     "GblError": ("errors", "GblError"),
+    "invoke": ("invoker", "invoke"),
+    "invoke_all": ("invoker", "invoke_all"),
+    "InvokeResult": ("invoker", "InvokeResult"),
+    "render_example": ("invoker", "render_example"),
+    "Emulator": ("emulator", "Emulator"),
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

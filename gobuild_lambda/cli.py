@@ -349,23 +349,27 @@ def zip_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Package an existing binary as bootstrap with gbl's deterministic packager, then verify it."""
-    from . import verify
-    from .pipeline import zip_binary
+    from .pipeline import zip_and_verify
 
-    packaged = zip_binary(binary, output, include=include or (), include_executable=include_executable or ())
-    verdict = verify.verify_zip(packaged.path, arch=_check_arch(arch))
+    # the zip is put in place only when it passes verify; a failing one is removed
+    packaged, verdict = zip_and_verify(binary, output, arch=_check_arch(arch), include=include or (),
+                                       include_executable=include_executable or ())
     if as_json:
         typer.echo(json.dumps({
             "zip": str(packaged.path), "size": packaged.size, "sha256": packaged.sha256,
-            "code_sha256": packaged.code_sha256, "verify": _verdict_json(verdict),
+            "code_sha256": packaged.code_sha256, "written": verdict.ok, "verify": _verdict_json(verdict),
         }, indent=2))
     else:
         out = _stdout()
-        out.print(f"wrote {packaged.path} ({_size(packaged.size)}, sha256 {packaged.sha256[:12]}, CodeSha256 {packaged.code_sha256})")
+        if verdict.ok:
+            out.print(f"wrote {packaged.path} ({_size(packaged.size)}, sha256 {packaged.sha256[:12]}, CodeSha256 {packaged.code_sha256})")
+        else:
+            out.print(f"did not write {packaged.path}: the zip failed verify (nothing was left on disk)")
         if not verdict.ok or any(c.status == "warn" for c in verdict.checks):
             _print_verdict(out, verdict, only_problems=True)
     if not verdict.ok:
-        raise errors.VerifyFailed(f"{packaged.path} would not run on Lambda", verdicts=[verdict])
+        raise errors.VerifyFailed(f"{packaged.path} would not run on Lambda; it was not written", verdicts=[verdict],
+                                  hint="pass a Linux binary built for Lambda (GOOS=linux, CGO_ENABLED=0)")
 
 
 # ------------------------------------------------------------------------------------- migrate
@@ -450,6 +454,103 @@ def init_cmd(
 
     for written in init(project, force=force):
         typer.echo(str(written))
+
+
+# -------------------------------------------------------------------------------------- invoke
+@app.command("invoke")
+def invoke_cmd(
+    name: Optional[str] = typer.Argument(None, help="The function to run (see `gbl plan`)."),
+    project: Path = ProjectOpt,
+    event: Optional[str] = typer.Option(None, "--event", "-e", help="A JSON event file, or - for stdin."),
+    data: Optional[str] = typer.Option(None, "--data", "-d", help="The JSON event itself."),
+    example: Optional[str] = typer.Option(None, "--example", help="A built-in example event (see --list-examples)."),
+    list_examples: bool = typer.Option(False, "--list-examples", help="List the built-in example events and exit."),
+    all_: bool = typer.Option(False, "--all", help="Invoke every function once (a smoke test) and print a table."),
+    arch: Optional[str] = ArchOpt,
+    env: Optional[List[str]] = typer.Option(None, "--env", help="KEY=VALUE for the function's environment (repeatable)."),
+    timeout: Optional[int] = typer.Option(None, "--timeout", help="Seconds before the run is stopped (default: the function's gbl.toml timeout, 3)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run a function once in the Lambda Runtime Interface Emulator: response on stdout, logs on stderr."""
+    from . import invoker
+
+    if list_examples:
+        for ex in invoker.examples():
+            typer.echo(f"{ex.kind:<22} {ex.description}")
+        return
+    if all_ == bool(name):
+        raise errors.UsageError("give one function NAME, or --all", hint="`gbl plan` lists the functions")
+    chosen = [o for o, v in (("--event", event), ("--data", data), ("--example", example)) if v is not None]
+    if len(chosen) > 1:
+        raise errors.UsageError(f"{' and '.join(chosen)} both give the event: choose one")
+    environ = dict(os.environ)
+    payload = _invoke_event(event, data, example, name or "function", invoker.default_region(environ))
+    err = sys.stderr
+
+    def on_log(line: str) -> None:
+        err.write(line + "\n")
+        err.flush()
+
+    kw = dict(event=payload, arch=_check_arch(arch), env=invoker.parse_env_pairs(env or ()),
+              timeout=timeout, environ=environ, on_log=on_log)
+    if all_:
+        results = invoker.invoke_all(project, **kw)
+        _print_invoke_table(results, as_json)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            cls = errors.FunctionError if any(r.status != "timeout" for r in failed) else errors.InvokeTimeout
+            raise cls(f"{len(failed)} of {len(results)} function(s) failed: "
+                      + ", ".join(f"{r.function} ({r.status})" for r in failed))
+        return
+    result = invoker.invoke(project, name, check=False, **kw)
+    if as_json:
+        typer.echo(json.dumps({"version": invoker.JSON_VERSION, **result.to_json()}, indent=2))
+    else:
+        out = sys.stdout.buffer
+        out.write(result.response if result.response.endswith(b"\n") else result.response + b"\n")
+        out.flush()
+    invoker.raise_for(result)
+
+
+def _invoke_event(event, data, example, function: str, region: str) -> bytes:
+    from . import invoker
+
+    if example is not None:
+        return invoker.render_example(example, function=function, region=region)
+    if data is not None:
+        return invoker.check_event(data.encode("utf-8"), "--data")
+    if event == "-":
+        return invoker.check_event(sys.stdin.buffer.read(), "--event - (stdin)")
+    if event is not None:
+        try:
+            raw = Path(event).read_bytes()
+        except OSError as exc:
+            raise errors.UsageError(f"cannot read the event file: {exc.strerror or exc}", where=event,
+                                    hint="pass a JSON file, --event - for stdin, or --data JSON") from None
+        return invoker.check_event(raw, event)
+    return b"{}"
+
+
+def _print_invoke_table(results, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"version": 1, "ok": all(r.ok for r in results),
+                               "functions": [r.to_json() for r in results]}, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title_justify="left")
+    for col in ("function", "arch", "status", "duration", "response"):
+        table.add_column(col, justify="right" if col in ("duration", "response") else "left")
+    for r in results:
+        status = "ok" if r.ok else f"[red]{r.status}[/]"
+        table.add_row(r.function, r.arch, status, f"{r.duration_s * 1000:.0f} ms", _size(len(r.response)))
+    _stdout().print(table)
+    err = _stderr()
+    from rich.markup import escape
+
+    for r in results:
+        if not r.ok:
+            err.print(f"[red]error:[/] function {r.function}: {escape(r.error_type)}: {escape(r.error_message)}")
 
 
 # ------------------------------------------------------------------------------------ manifest

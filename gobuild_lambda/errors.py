@@ -92,12 +92,14 @@ class FunctionError(GblError):
     """gbl invoke: the function returned an error or crashed."""
 
     exit_code = EXIT_FUNCTION_ERROR
+    result = None  # the invoke.InvokeResult, when there is one
 
 
 class InvokeTimeout(GblError):
     """gbl invoke: the function ran past its timeout."""
 
     exit_code = EXIT_TIMEOUT
+    result = None  # the invoke.InvokeResult
 
 
 class MigrateCheckFailed(GblError):

@@ -24,7 +24,6 @@ import glob
 import hashlib
 import os
 import struct
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -33,7 +32,9 @@ from typing import Sequence
 import deflate
 
 from .config import Include
-from .errors import ConfigError, OutputError, UsageError
+from .errors import ConfigError, UsageError
+# write_atomic and the temporary-file sweep live in fsutil; re-exported for existing callers.
+from .fsutil import sweep_temporaries, write_atomic  # noqa: F401
 
 BOOTSTRAP = "bootstrap"  # the executable name Lambda's OS-only runtimes run
 MODE_EXECUTABLE = 0o100755  # regular file, rwxr-xr-x
@@ -134,75 +135,99 @@ def _check_entry_name(name: str) -> None:
         raise UsageError(f"invalid zip entry name {name!r}: it must be a relative file path")
 
 
-def write_atomic(dest: Path, data: bytes, *, keep_mode: bool = False) -> None:
-    """Write ``data`` to ``dest`` through a temporary file in the same directory.
-
-    A new file gets the usual 0o666-through-the-umask mode; with ``keep_mode`` a file that is
-    replaced keeps its own mode (templates, gbl.toml: files the user owns).
-    """
-    dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        mode = None
-        if keep_mode and dest.exists():
-            mode = dest.stat().st_mode & 0o7777
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException as exc:  # also Ctrl-C: never leave the temporary file behind
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        if not isinstance(exc, OSError):
-            raise
-        raise OutputError(
-            f"cannot write {dest}: {exc.strerror or exc}",
-            where=str(dest),
-            hint="check that the output directory is writable and the disk is not full",
-        ) from exc
-
-
-def sweep_temporaries(directory: Path) -> None:
-    """Remove temporary files a killed gbl left in ``directory`` (never a final zip)."""
-    try:
-        for tmp in Path(directory).glob(".*.tmp"):
-            tmp.unlink()
-    except OSError:
-        pass
-
-
 def resolve_includes(
     includes: Sequence[Include], module_root: Path, *, function: str
 ) -> tuple[tuple[str, Path, bool], ...]:
-    """(zip name, source file, executable) for each include glob, sorted, relative to the module."""
+    """(zip name, source file, executable) for each include glob, sorted, relative to the module.
+
+    Glob rules as Python's ``glob`` (``**`` any depth, ``*`` never matches a leading dot), except
+    that ``**`` never descends into a symbolic link, so a link loop cannot make it run away.  A
+    matched file must be inside the module once every link is followed: a link to a host file
+    (``/etc/passwd``, ``/proc/self/environ``) or a link loop is a ConfigError, never packed.
+    """
+    root = Path(module_root)
+    real_root = os.path.realpath(root)
     found: dict[str, tuple[Path, bool]] = {}
     for inc in includes:
-        matches = sorted(
-            glob.glob(inc.pattern, root_dir=module_root, recursive=True)
-        )
-        files = [m for m in matches if (module_root / m).is_file()]
+        where = f"{root / 'gbl.toml'}: include of function {function!r}"
+        files = sorted({m for m in _glob(root, _pattern_parts(inc.pattern)) if (root / m).is_file()})
         if not files:
             raise ConfigError(
                 f"function {function!r}: include pattern {inc.pattern!r} matches no file",
-                where=str(module_root / "gbl.toml"),
+                where=where,
                 hint="patterns are relative to the module root; fix or remove it",
             )
         for m in files:
-            name = PurePosixPath(Path(m).as_posix()).as_posix()
+            _check_inside(root, real_root, m, inc.pattern, function, where)
+            name = PurePosixPath(m).as_posix()
             if name == BOOTSTRAP:
                 raise ConfigError(
                     f"function {function!r}: include {inc.pattern!r} would replace bootstrap",
-                    where=str(module_root / "gbl.toml"),
+                    where=where,
                     hint="rename that file; the zip's bootstrap is always the built binary",
                 )
-            found[name] = (module_root / m, inc.executable or found.get(name, (None, False))[1])
+            found[name] = (root / m, inc.executable or found.get(name, (None, False))[1])
     return tuple((name, src, ex) for name, (src, ex) in sorted(found.items()))
+
+
+def _pattern_parts(pattern: str) -> list[str]:
+    if os.sep == "\\":
+        pattern = pattern.replace("\\", "/")
+    parts = [p for p in pattern.split("/") if p not in ("", ".")]
+    return parts + ["*"] if parts and parts[-1] == "**" else parts
+
+
+def _glob(root: Path, parts: Sequence[str], rel: tuple[str, ...] = ()):
+    """Relative paths (forward slashes) under ``root`` matching ``parts``; see resolve_includes."""
+    import fnmatch
+
+    if not parts:
+        yield "/".join(rel)
+        return
+    here = root.joinpath(*rel)
+    first, rest = parts[0], parts[1:]
+    if first == "**":
+        yield from _glob(root, rest, rel)  # zero directories
+        for entry in _scandir(here):
+            if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                yield from _glob(root, parts, rel + (entry.name,))
+    elif glob.has_magic(first):
+        for entry in _scandir(here):
+            if entry.name.startswith(".") and not first.startswith("."):
+                continue
+            if fnmatch.fnmatchcase(entry.name, first) and (not rest or entry.is_dir()):
+                yield from _glob(root, rest, rel + (entry.name,))
+    elif first == ".." or os.path.lexists(here / first):
+        yield from _glob(root, rest, rel + (first,))
+
+
+def _scandir(path: Path):
+    try:
+        with os.scandir(path) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def _check_inside(root: Path, real_root: str, rel: str, pattern: str, function: str, where: str) -> None:
+    """Refuse a matched file that is (or is reached through) a link out of the module or a loop."""
+    path = root
+    for part in PurePosixPath(rel).parts:
+        parent, path = path, path / part
+        if not path.is_symlink() and part != "..":
+            continue
+        target = os.path.realpath(path)
+        inside = os.path.commonpath([real_root, target]) == real_root if target != real_root else True
+        loop = os.path.realpath(parent).startswith(target + os.sep) or os.path.realpath(parent) == target
+        if not inside or loop:
+            why = (f"a symbolic link to {target}, outside the module" if not inside
+                   else "a symbolic link back to a directory that contains it (a loop)")
+            raise ConfigError(
+                f"function {function!r}: include pattern {pattern!r} matched {rel}, where {path.relative_to(root).as_posix()} is {why}",
+                where=where,
+                hint="gbl packs only files inside the module: copy the file into the module (or make "
+                     "the link point inside it), or narrow the pattern",
+            )
 
 
 def package_binary(
@@ -226,24 +251,6 @@ def package_binary(
     data = zip_bytes(entries, mtime=mtime)
     write_atomic(dest, data)
     return Packaged.of_bytes(Path(dest), data)
-
-
-def recipe(
-    binary_identity: str,
-    includes: Sequence[tuple[str, Path, bool]],
-    mtime: int | None,
-) -> str:
-    """A fingerprint of everything that decides a zip's bytes, cheap enough for every no-op build.
-
-    ``binary_identity`` stands for the binary's bytes (see builder.binary_identity); included
-    files are represented by their size and mtime.
-    """
-    h = hashlib.sha256()
-    h.update(f"{PACKAGER_VERSION}|{DEFLATE_LEVEL}|{mtime}|{binary_identity}".encode())
-    for name, src, executable in includes:
-        st = os.stat(src)
-        h.update(f"|{name}|{executable}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return h.hexdigest()
 
 
 def code_sha256(data: bytes) -> str:

@@ -7,7 +7,6 @@ failures are raised as ``GblError`` subclasses that carry the full report.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from concurrent.futures import Executor, Future
@@ -17,19 +16,15 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from . import builder as build_mod
-from . import gotool, manifest, package
+from . import fsutil, gotool, incremental, manifest, package
 from . import planner as plan_mod
 from .config import CONFIG_FILE, Config, Settings
 from .errors import BuildFailed, ConfigError, OutputError, UsageError, VerifyFailed
 from .planner import Function, Plan
 
 LOCK_FILE = Path(".gbl") / "lock"
-# What gbl remembers between runs to skip re-zipping: zip path -> recipe, size. Internal; the
-# manifest stays free of host facts (mtimes) so shard manifests merge and builds compare.
-STATE_FILE = Path(".gbl") / "zips.json"
-# The last build's `go build` calls, so the next build can start them while `go list` plans: a
-# speculative start that is used only when the new plan asks for exactly the same calls.
-CALLS_FILE = Path(".gbl") / "calls.json"
+# What gbl remembers between runs (to skip re-zipping, to start `go build` early): incremental.py.
+STATE_FILE, CALLS_FILE = incremental.STATE_FILE, incremental.CALLS_FILE
 # How long a second `gbl build` waits for the first to finish before giving up.
 LOCK_TIMEOUT_S = 600
 
@@ -61,7 +56,7 @@ class FunctionResult:
     verdict: object | None = None  # verify.Verdict of a freshly written zip
     go_version: str = ""
     aws_lambda_go: str = ""
-    recipe: str = ""  # fingerprint of what decided the zip's bytes (see package.recipe)
+    recipe: str = ""  # the key of what decided the zip's bytes (incremental.Recipe)
 
 
 @dataclass(frozen=True)
@@ -180,14 +175,16 @@ def build(
         if not locked:
             stack.enter_context(_lock(the_plan.project_dir, emit))
         _ensure_writable(out)
-        package.sweep_temporaries(out)
-        previous = manifest.read(out)
+        stack.enter_context(_out_lock(out, emit))
+        previous = manifest.check_owner(out, the_plan.module_path)
+        _check_destinations(out, the_plan)
+        fsutil.sweep_temporaries(out)
         results = _run(go, the_plan, out, jobs, mtime, emit, environ, previous, started)
         gone = set()
         if not names and shard is None:
             # A function that no longer exists leaves no zip that still looks deployable.
-            gone = set(previous) - {f.name for f in full.functions}
-        manifest_path = _commit(out, previous, results, gone)
+            gone = set(previous.entries) - {f.name for f in full.functions}
+        manifest_path = _commit(out, previous, results, gone, the_plan.module_path)
         _write_state(the_plan.project_dir, out, results)
         _write_calls(the_plan, jobs, selection)
 
@@ -228,7 +225,7 @@ def _refuse_old_lambda_go(the_plan: Plan) -> None:
     raise err
 
 
-def _commit(out: Path, previous: Mapping[str, dict], results, gone: set[str]) -> Path:
+def _commit(out: Path, previous: manifest.Manifest, results, gone: set[str], module: str) -> Path:
     """Move new zips into place and write the manifest so that a kill at any instant leaves
     every manifest entry naming a complete zip with the recorded sha256:
 
@@ -237,24 +234,46 @@ def _commit(out: Path, previous: Mapping[str, dict], results, gone: set[str]) ->
     3. the manifest with the new entries.
     """
     changing = {r.function.name for r in results if not r.ok or r.rezipped} | gone
-    entries = {k: v for k, v in previous.items() if k not in changing}
-    if changing & set(previous):
-        manifest.write(out, entries)
+    entries = {k: v for k, v in previous.entries.items() if k not in changing}
+    if changing & set(previous.entries):
+        manifest.write(out, manifest.Manifest(module, entries))
     for name in sorted(gone):
-        _remove_zip(out, name, previous)
+        _remove_zip(out, name)
     for r in results:
         if not r.ok:
-            _remove_zip(out, r.function.name, previous)
+            _remove_zip(out, r.function.name)
         elif r.rezipped:
-            os.replace(_staging_path(out, r.function.name), r.zip_path)
+            try:
+                os.replace(_staging_path(out, r.function.name), r.zip_path)
+            except OSError as exc:
+                raise fsutil.output_error(exc, r.zip_path) from exc
     for r in results:
         if r.ok:
             entries[r.function.name] = _entry(r, out)
     # Drop entries whose zip vanished (deleted by hand): the manifest never lists a ghost.
-    entries = {k: v for k, v in entries.items() if (out / v.get("zip", "")).is_file()}
+    entries = {k: v for k, v in entries.items() if v.path(out).is_file()}
     path = out / manifest.MANIFEST
-    _write_if_changed(path, manifest.render(entries))
+    _write_if_changed(path, manifest.render(manifest.Manifest(module, entries)))
     return path
+
+
+def _check_destinations(out: Path, the_plan: Plan) -> None:
+    """Before building: every function's zip name fits a file name and its place is free for a file."""
+    for fn in the_plan.functions:
+        name = f"{fn.name}.zip"
+        if len(name.encode("utf-8")) > 255:
+            raise ConfigError(
+                f"function {fn.name[:40]!r}... has a {len(fn.name)}-character name: its zip name "
+                f"{name[:40]}... would not fit a file name (255 bytes)",
+                where=f"{the_plan.project_dir / CONFIG_FILE} [functions.{fn.name[:40]}...] name",
+                hint=f"set a shorter `name` for {fn.rel_dir} in {CONFIG_FILE} (Lambda allows 64 characters)",
+            )
+        dest = out / name
+        if dest.is_dir() and not dest.is_symlink():
+            raise OutputError(
+                f"{dest} is a directory, where gbl writes the zip of function {fn.name!r}",
+                where=str(dest), hint="move or remove that directory, or build into another --out DIR",
+            )
 
 
 def _source_date_epoch(env: Mapping[str, str]) -> int | None:
@@ -284,67 +303,31 @@ def _ensure_writable(out: Path) -> None:
         ) from exc
 
 
-class _lock:
+def _lock(project_dir: Path, emit: Callable[[Event], None]) -> fsutil.DirLock:
     """An exclusive lock on the project's .gbl/ so two builds never interleave their writes."""
-
-    def __init__(self, project_dir: Path, emit: Callable[[Event], None]):
-        from filelock import FileLock
-
-        path = project_dir / LOCK_FILE
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(
-                f"cannot create {path.parent}: {exc.strerror or exc}", where=str(project_dir),
-                hint="gbl keeps its build directory there; make the project writable",
-            ) from exc
-        self._path = path
-        self._lock = FileLock(str(path))
-        self._emit = emit
-
-    def __enter__(self):
-        from filelock import Timeout
-
-        try:
-            self._lock.acquire(timeout=0)
-        except Timeout:
-            self._emit(Event("lock-wait", detail=f"another gbl is building here; waiting for {self._path}"))
-            try:
-                self._lock.acquire(timeout=LOCK_TIMEOUT_S)
-            except Timeout:
-                raise OutputError(
-                    f"another gbl build held the lock for more than {LOCK_TIMEOUT_S} s",
-                    where=str(self._path),
-                    hint="wait for it to finish, or stop it; the lock frees itself when it exits",
-                ) from None
-        return self
-
-    def __exit__(self, *exc):
-        self._lock.release()
+    return fsutil.DirLock(project_dir / LOCK_FILE, what="the project's build lock", timeout=LOCK_TIMEOUT_S,
+                          on_wait=lambda text: emit(Event("lock-wait", detail=text)))
 
 
-def _read_state(project_dir: Path) -> dict:
-    try:
-        data = json.loads((project_dir / STATE_FILE).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+def _out_lock(out: Path, emit: Callable[[Event], None]) -> fsutil.DirLock:
+    """An exclusive lock on the output directory: two projects (or two checkouts) writing one
+    --out take turns, and the second then finds the first's manifest (see manifest.check_owner)."""
+    return fsutil.DirLock(fsutil.out_lock_path(out), what=f"the lock on {out}", timeout=LOCK_TIMEOUT_S,
+                          on_wait=lambda text: emit(Event("lock-wait", detail=text)))
 
 
 def _write_state(project_dir: Path, out: Path, results) -> None:
-    state = _read_state(project_dir)
-    for r in results:
-        key = str(out / f"{r.function.name}.zip")
-        if r.ok and r.recipe:
-            state[key] = {"recipe": r.recipe, "size": r.size, "sha256": r.sha256}
-        else:
-            state.pop(key, None)
-    _write_if_changed(project_dir / STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode())
+    state = incremental.read_state(project_dir)
+    _write_if_changed(project_dir / STATE_FILE, incremental.render_state(incremental.next_state(state, out, results)))
 
 
 def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previous,
          started: Sequence[build_mod.Running] = ()) -> list[FunctionResult]:
-    state = _read_state(the_plan.project_dir)
+    state = incremental.read_state(the_plan.project_dir)
+    # Every include glob is resolved before anything runs: a bad one is a ConfigError (exit 2)
+    # that leaves the previous zips and manifest exactly as they were.
+    resolved = {fn.name: package.resolve_includes(fn.include, the_plan.project_dir, function=fn.name)
+                for fn in the_plan.functions if not fn.cgo_files}
     results: dict[str, FunctionResult] = {}
     # name -> (future, Built, recipe): a zip being written to its staging path.  A zip started
     # from a binary Go had not finished with is provisional until the final Built agrees.
@@ -382,16 +365,16 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
         if not provisional:
             emit(Event("built", fn.name, "relinked" if b.relinked else "up to date"))
         try:
-            includes = package.resolve_includes(fn.include, the_plan.project_dir, function=fn.name)
-            recipe = package.recipe(build_mod.binary_identity(b.binary) or "", includes, mtime) + fn.arch + fn.runtime
+            includes = resolved[fn.name]
+            recipe = incremental.recipe(build_mod.binary_identity(b.binary) or "", includes, mtime,
+                                        fn.arch, fn.runtime).key
         except Exception as exc:  # noqa: BLE001 - reported per function, others go on
             if not provisional:
                 failed(fn, str(exc))
             return
         dest = out / f"{fn.name}.zip"
-        prev = previous.get(fn.name, {})
-        known = state.get(str(dest), {})
-        if known.get("recipe") == recipe and known.get("sha256") == prev.get("sha256") and _zip_matches(dest, prev):
+        prev = previous.get(fn.name)
+        if incremental.can_reuse(state, dest, prev, recipe):
             if not provisional:
                 drop(fn.name)
                 final.add(fn.name)
@@ -460,7 +443,7 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
         # Nothing is committed: the previous zips and manifest stay exactly as they were.
         for p in pool_box:
             p.shutdown(wait=True, cancel_futures=True)
-        package.sweep_temporaries(out)
+        fsutil.sweep_temporaries(out)
         raise
     finally:
         for p in pool_box:
@@ -482,28 +465,14 @@ def _packaging_pool(jobs: int, count: int) -> Executor:
 
 
 def _start_speculative(go, root: Path, selection: dict) -> list[build_mod.Running]:
-    """Start the last build's ``go build`` calls again, if it was the same selection."""
-    try:
-        data = json.loads((root / CALLS_FILE).read_text(encoding="utf-8"))
-        if data.get("selection") != selection:
-            return []
-        calls = [(tuple(c["args"]), tuple((k, v) for k, v in c["env"]), Path(c["out_dir"]),
-                  [Path(c["out_dir"]) / b for b in c["binaries"]], Path(c.get("cwd", root)))
-                 for c in data["calls"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
-    build_dir = (root / build_mod.BUILD_DIR).resolve()
-    real = root.resolve()
-    if any(build_dir not in out_dir.resolve().parents for _, _, out_dir, _, _ in calls):
-        return []  # only ever gbl's own build directory
-    if any(cwd.resolve() != real and real not in cwd.resolve().parents for *_, cwd in calls):
-        return []  # only ever a module directory inside the project
+    """Start the last build's ``go build`` calls again, if it was the same selection (the calls
+    are derived from gbl.toml again: see incremental.speculative_calls)."""
     from .discover import old_lambda_go
 
-    if any(old_lambda_go(cwd / "go.mod") for *_, cwd in calls):
-        return []  # the plan will refuse it: no `go build` may start (see _refuse_old_lambda_go)
-    return [build_mod.start_call(go, args, env, out_dir, cwd, binaries=bins)
-            for args, env, out_dir, bins, cwd in calls]
+    if old_lambda_go(root / "go.mod") or any((d / "go.work").is_file() for d in (root, *root.parents)):
+        return []  # refused by the plan (no `go build` may start), or maybe a workspace: plan first
+    return [build_mod.start_call(go, c.args, c.env, c.out_dir, root, binaries=[c.binary(f) for f in c.functions])
+            for c in incremental.speculative_calls(root, selection)]
 
 
 class _Reaper:
@@ -521,13 +490,7 @@ class _Reaper:
 
 
 def _write_calls(the_plan: Plan, jobs: int, selection: dict) -> None:
-    local = [f for f in the_plan.functions if f.builder == "local" and not f.cgo_files]
-    calls = build_mod.plan_calls(local, the_plan.project_dir, jobs=jobs)
-    doc = {"selection": selection, "calls": [
-        {"args": list(c.args), "env": [list(kv) for kv in c.env], "out_dir": str(c.out_dir),
-         "cwd": str(c.cwd or the_plan.project_dir),
-         "binaries": sorted(c.binary(f).name for f in c.functions)} for c in calls]}
-    _write_if_changed(the_plan.project_dir / CALLS_FILE, json.dumps(doc, indent=1, sort_keys=True).encode())
+    _write_if_changed(the_plan.project_dir / CALLS_FILE, incremental.render_calls(the_plan, selection))
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
@@ -537,7 +500,7 @@ def _write_if_changed(path: Path, data: bytes) -> None:
             return
     except OSError:
         pass
-    package.write_atomic(path, data)
+    fsutil.write_atomic(path, data)
 
 
 def package_and_verify(binary, dest, includes, mtime, arch, runtime):
@@ -549,29 +512,25 @@ def package_and_verify(binary, dest, includes, mtime, arch, runtime):
     return packaged, verdict
 
 
-def _zip_matches(dest: Path, prev: Mapping) -> bool:
+def _remove_zip(out: Path, name: str) -> None:
+    # Only ever <out>/<name>.zip, for a name gbl itself validated: never a path a manifest names.
+    if not manifest.valid_function_name(name):
+        return
+    path = out / f"{name}.zip"
     try:
-        return dest.stat().st_size == prev.get("size")
-    except OSError:
-        return False
-
-
-def _remove_zip(out: Path, name: str, previous: Mapping) -> None:
-    for path in {out / f"{name}.zip", out / str(previous.get(name, {}).get("zip", f"{name}.zip"))}:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise OutputError(
-                f"cannot remove the stale zip {path}: {exc.strerror}", where=str(path),
-                hint="delete it by hand: it does not match the current sources",
-            ) from exc
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise OutputError(
+            f"cannot remove the stale zip {path}: {exc.strerror}", where=str(path),
+            hint="delete it (or whatever is there) by hand: it does not match the current sources",
+        ) from exc
 
 
 def _staging_path(out: Path, name: str) -> Path:
     # A complete zip waits here until the commit step renames it into place (see build()).
-    return out / f".{name}.zip.{os.getpid()}.staged.tmp"
+    return out / fsutil.temp_name(f"{name}.zip", "staged")
 
 
 def _fresh(fn, packaged, verdict, relinked, recipe, final: Path) -> FunctionResult:
@@ -585,40 +544,34 @@ def _fresh(fn, packaged, verdict, relinked, recipe, final: Path) -> FunctionResu
     )
 
 
-def _reused(fn, dest, prev, relinked, recipe) -> FunctionResult:
+def _reused(fn, dest, prev: manifest.ManifestEntry, relinked, recipe) -> FunctionResult:
     return FunctionResult(
-        fn, ok=True, zip_path=dest, size=prev["size"], sha256=prev["sha256"],
-        code_sha256=prev["code_sha256"], relinked=relinked, rezipped=False,
-        go_version=prev.get("go_version", ""), aws_lambda_go=prev.get("aws_lambda_go") or "",
+        fn, ok=True, zip_path=dest, size=prev.size, sha256=prev.sha256,
+        code_sha256=prev.code_sha256, relinked=relinked, rezipped=False,
+        go_version=prev.go_version, aws_lambda_go=prev.aws_lambda_go or "",
         recipe=recipe,
     )
 
 
-def _entry(r: FunctionResult, out: Path) -> dict:
+def _entry(r: FunctionResult, out: Path) -> manifest.ManifestEntry:
     fn = r.function
+    return manifest.ManifestEntry(
+        name=fn.name, package=fn.package, dir=fn.rel_dir, arch=fn.arch, runtime=fn.runtime,
+        zip=r.zip_path.name, size=r.size, sha256=r.sha256, code_sha256=r.code_sha256,
+        go_version=r.go_version, aws_lambda_go=r.aws_lambda_go or None, builder=fn.builder,
+        flags=_flags_record(fn), include=tuple(i.pattern for i in fn.include),
+    )
+
+
+def _flags_record(fn: Function) -> dict:
+    """What the manifest says a function was built with: taken from the builder's own values."""
+    env = build_mod.build_env(fn)
     return {
-        "package": fn.package,
-        "dir": fn.rel_dir,
-        "arch": fn.arch,
-        "runtime": fn.runtime,
-        "zip": r.zip_path.name,
-        "size": r.size,
-        "sha256": r.sha256,
-        "code_sha256": r.code_sha256,
-        "go_version": r.go_version,
-        "aws_lambda_go": r.aws_lambda_go or None,
-        "builder": fn.builder,
-        "flags": {
-            "GOOS": "linux",
-            "GOARCH": fn.arch,
-            "CGO_ENABLED": "0",
-            "tags": list(fn.tags),
-            "ldflags": fn.ldflags,
-            "trimpath": True,
-            "buildvcs": False,
-            "env": dict(fn.env),
-        },
-        "include": [i.pattern for i in fn.include],
+        "GOOS": env["GOOS"], "GOARCH": env["GOARCH"], "CGO_ENABLED": env["CGO_ENABLED"],
+        "tags": list(fn.tags), "ldflags": fn.ldflags,
+        "trimpath": "-trimpath" in build_mod.COMMON_FLAGS,
+        "buildvcs": "-buildvcs=false" not in build_mod.COMMON_FLAGS,
+        "env": dict(fn.env),
     }
 
 
@@ -654,6 +607,34 @@ def zip_binary(
     return package.package_binary(binary, dest, includes=includes, mtime=_source_date_epoch(_env(env)))
 
 
+def zip_and_verify(binary: Path | str, dest: Path | str | None = None, *, arch: str | None = None,
+                   **options) -> tuple[package.Packaged, object]:
+    """``gbl zip``: :func:`zip_binary` into a gbl temporary file beside ``dest``, verify it, and put
+    it in place only when it passes.  A zip that fails verify is removed (an older file at ``dest``
+    stays as it was); the Packaged then describes the zip that was refused.
+    Returns (Packaged with path ``dest``, verify.Verdict with path ``dest``)."""
+    import dataclasses
+
+    from . import verify
+
+    base = Path(options.get("cwd") or Path.cwd())
+    binary_path = base / Path(binary)
+    final = base / Path(dest) if dest else (binary_path.with_suffix(".zip") if binary_path.suffix
+                                            else binary_path.parent / f"{binary_path.name}.zip")
+    staged = final.with_name(fsutil.temp_name(final.name, "zip"))
+    try:
+        packaged = zip_binary(binary, staged, **{**options, "cwd": base})
+        verdict = verify.verify_zip(staged, arch=arch)
+        if verdict.ok:
+            try:
+                os.replace(staged, final)
+            except OSError as exc:
+                raise fsutil.output_error(exc, final) from exc
+    finally:
+        staged.unlink(missing_ok=True)
+    return dataclasses.replace(packaged, path=final), dataclasses.replace(verdict, path=final)
+
+
 def merge_manifests(dirs: Sequence[Path | str], out_dir: Path | str) -> Path:
     """``gbl manifest merge``: one manifest (and every zip) from the outputs of shard builds.
 
@@ -665,16 +646,22 @@ def merge_manifests(dirs: Sequence[Path | str], out_dir: Path | str) -> Path:
     out = Path(out_dir)
     merged = manifest.merge([Path(d) for d in dirs])
     _ensure_writable(out)
-    for name, entry in merged.items():
-        src = next((Path(d) / entry["zip"] for d in dirs if (Path(d) / entry["zip"]).is_file()), None)
-        if src is None:
-            raise UsageError(f"function {name!r}: {entry['zip']} is in a manifest but in none of the directories")
-        if hashlib.sha256(src.read_bytes()).hexdigest() != entry.get("sha256"):
-            raise UsageError(
-                f"function {name!r}: {src} does not match its manifest sha256",
-                hint="the shard output was changed after it was built; rebuild it",
-            )
-        dest = out / entry["zip"]
-        if src.resolve() != dest.resolve():
-            package.write_atomic(dest, src.read_bytes())
-    return manifest.write(out, merged)
+    with _out_lock(out, lambda e: None):
+        if merged.module:
+            manifest.check_owner(out, merged.module)
+        for name, entry in merged.entries.items():
+            # entry.zip is <name>.zip (ManifestEntry checks it): a plain file in each directory.
+            src = next((entry.path(d) for d in dirs
+                        if entry.path(d).is_file() and not entry.path(d).is_symlink()), None)
+            if src is None:
+                raise UsageError(f"function {name!r}: {entry.zip} is in a manifest but in none of the directories"
+                                 " (as a regular file)")
+            if hashlib.sha256(src.read_bytes()).hexdigest() != entry.sha256:
+                raise UsageError(
+                    f"function {name!r}: {src} does not match its manifest sha256",
+                    hint="the shard output was changed after it was built; rebuild it",
+                )
+            dest = entry.path(out)
+            if src.resolve() != dest.resolve():
+                fsutil.write_atomic(dest, src.read_bytes())
+        return manifest.write(out, merged)

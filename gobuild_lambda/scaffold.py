@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from .config import BUILT_IN, CONFIG_FILE, DEFAULT_PACKAGES, DockerConfig, InvokeConfig, Settings
-from .package import write_atomic
+from .fsutil import write_atomic
 from .errors import OutputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,12 +78,14 @@ class WrittenFile:
     path: Path
     what: str  # one line: what the file is for
     replaced: bool  # an existing file was overwritten (--force)
-    kept_as: Path | None = None  # where the file it replaced was moved, unread (an invalid gbl.toml)
+    kept_as: Path | None = None  # where a copy of the file it replaced is kept (.bak, .bak.1, ...)
+    invalid: bool = False  # the replaced file was an invalid gbl.toml (kept unread)
 
     def __str__(self) -> str:
         text = f"{'replaced' if self.replaced else 'wrote'} {self.path}: {self.what}"
         if self.kept_as is not None:
-            text += f" (the invalid one it replaced is kept as {self.kept_as})"
+            which = "the invalid one" if self.invalid else "the old one"
+            text += f" ({which} it replaced is kept as {self.kept_as})"
         return text
 
 
@@ -98,9 +100,11 @@ def init_project(plan: "Plan", *, force: bool = False, keep_config: bool = False
     """Write gbl.toml, Makefile and the CI workflow for ``plan``'s project.
 
     Raises :class:`UsageError` (before writing anything) when one of them exists and ``force`` is
-    false; :class:`OutputError` when a file cannot be written.  ``keep_config`` (an existing
-    gbl.toml that could not be used to plan) moves that file to ``gbl.toml.bak`` (or
-    ``gbl.toml.bak.N``) instead of overwriting it, so nothing the user wrote is lost.
+    false; :class:`OutputError` when a file cannot be written.  With ``force`` every file that is
+    replaced (a hand-written Makefile, a workflow, a gbl.toml with its comments) is first copied to
+    ``<name>.bak`` (or ``<name>.bak.N``, never overwriting an older backup), so nothing the user
+    wrote is lost; a file whose content would not change is left alone.  ``keep_config`` says the
+    existing gbl.toml could not be used to plan (it is kept the same way, marked invalid).
     """
     files = render_files(plan)
     existing = [f.path for f in files if f.path.exists()]
@@ -113,28 +117,51 @@ def init_project(plan: "Plan", *, force: bool = False, keep_config: bool = False
             hint=f"move {'it' if len(existing) == 1 else 'them'} aside, or run `gbl init --force` to replace "
             f"{'it' if len(existing) == 1 else 'them'} (a new gbl.toml keeps the settings gbl.toml has now)",
         )
+    for p in existing:
+        if p.is_symlink() or not p.is_file():
+            raise OutputError(
+                f"gbl init replaces only regular files; this is {'a symbolic link' if p.is_symlink() else 'not a file'}",
+                where=str(p), hint="move it aside by hand, then run `gbl init --force` again",
+            )
     written = []
     for f in files:
         replaced = f.path.exists()
         kept_as = None
-        if replaced and keep_config and f.path.name == CONFIG_FILE:
-            kept_as = _set_aside(f.path)
+        if replaced and _same(f.path, f.text):
+            written.append(WrittenFile(f.path, f.what, replaced))
+            continue
+        if replaced:
+            kept_as = _back_up(f.path)
         _write_atomic(f.path, f.text)
-        written.append(WrittenFile(f.path, f.what, replaced, kept_as))
+        invalid = keep_config and f.path.name == CONFIG_FILE and kept_as is not None
+        written.append(WrittenFile(f.path, f.what, replaced, kept_as, invalid))
     return tuple(written)
 
 
-def _set_aside(path: Path) -> Path:
-    """Rename ``path`` to the first free ``<name>.bak``, ``<name>.bak.1``, ...; return that."""
+def _same(path: Path, text: str) -> bool:
+    try:
+        return path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
+
+
+def _back_up(path: Path) -> Path:
+    """Copy ``path`` (bytes and mode) to the first free ``<name>.bak``, ``<name>.bak.1``, ...;
+    return that.  The copy is created exclusively, so an existing backup is never overwritten."""
+    import shutil
+
     for n in range(1000):
         target = path.with_name(f"{path.name}.bak" + (f".{n}" if n else ""))
-        if not target.exists():
-            try:
-                os.replace(path, target)
-            except OSError as exc:
-                raise OutputError(f"cannot move it aside to {target.name}: {exc.strerror or exc}",
-                                  where=str(path)) from exc
-            return target
+        try:
+            with open(path, "rb") as src, open(target, "xb") as dst:
+                shutil.copyfileobj(src, dst)
+            shutil.copymode(path, target)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"cannot keep a copy of it as {target.name}: {exc.strerror or exc}",
+                              where=str(path), hint="make the directory writable, or move the file aside by hand") from exc
+        return target
     raise OutputError(f"too many {path.name}.bak* files", where=str(path.parent),
                       hint="remove old backups")
 

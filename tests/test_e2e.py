@@ -1,76 +1,79 @@
-"""End to end: the zips gbl built run as Lambda runs them, speaking the Runtime API.
-
-The bootstrap comes out of the verified zip (mode 0755, in a private directory) and is driven by
-``runtime_api.py`` (see its docstring for why not the AWS emulator on this machine).  amd64 runs
-natively; the arm64 function runs under qemu-aarch64-static, installed by .ci/setup.
+"""End to end: every sample_project function, built by gbl, run through `gbl invoke` in the real
+AWS Lambda Runtime Interface Emulator, on both arches: amd64 natively, arm64 under
+qemu-aarch64-static (on an x86-64 host; the other way round on arm64).  .ci/setup installs both;
+a missing one fails these tests (exit 5), it never skips them.
 """
 
 from __future__ import annotations
 
 import json
-import platform
-import shutil
-import zipfile
 from pathlib import Path
 
+import pytest
 
-from conftest import SAMPLE
-from runtime_api import invoke
+from conftest import SAMPLE, copy_project, run_gbl
 
 EVENTS = SAMPLE / "events"
-HOST_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
-QEMU = {"amd64": "qemu-x86_64-static", "arm64": "qemu-aarch64-static"}
 
 
-def unpack_bootstrap(zip_path: Path, dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(zip_path) as zf:
-        data = zf.read("bootstrap")
-    out = dest / "bootstrap"
-    out.write_bytes(data)
-    out.chmod(0o755)
-    return out
+@pytest.fixture(scope="module", params=["amd64", "arm64"])
+def arch_project(request, tmp_path_factory) -> tuple[str, Path]:
+    """A private sample_project copy per arch (so --arch rebuilds never touch another test's zips)."""
+    arch = request.param
+    return arch, copy_project(SAMPLE, tmp_path_factory.mktemp(f"e2e-{arch}") / "sample_project")
 
 
-def run(sample_build, name: str, event, tmp_path: Path, **kw):
-    entry = json.loads((sample_build.out_dir / "manifest.json").read_text())["functions"][name]
-    bootstrap = unpack_bootstrap(sample_build.out_dir / entry["zip"], tmp_path / name)
-    wrapper = None
-    if entry["arch"] != HOST_ARCH:
-        qemu = shutil.which(QEMU[entry["arch"]])
-        assert qemu, f"{QEMU[entry['arch']]} is required (Debian package qemu-user-static)"
-        wrapper = [qemu]
-    return invoke(bootstrap, event, wrapper=wrapper, **kw)
+def invoke(arch_project, *args: str):
+    arch, project = arch_project
+    proc = run_gbl("invoke", "-C", str(project), "--arch", arch, "--json", *args)
+    doc = json.loads(proc.stdout) if proc.stdout.strip() else None
+    return proc, doc
 
 
-def test_api_gateway_http_api(sample_build, tmp_path):
-    event = json.loads((EVENTS / "api.json").read_text())
-    out = run(sample_build, "api", event, tmp_path)
-    assert out.status == "response", out.stderr
-    resp = out.json()
+def test_api_gateway_http_api(arch_project):
+    proc, doc = invoke(arch_project, "api", "--event", str(EVENTS / "api.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert doc["version"] == 1 and doc["status"] == "ok" and doc["arch"] == arch_project[0]
+    resp = doc["response"]
     assert resp["statusCode"] == 200
     assert resp["headers"]["content-type"].startswith("application/json")
-    body = json.loads(resp["body"])
-    assert body == {"message": "hello, gbl", "path": "/hello"}
+    assert json.loads(resp["body"]) == {"message": "hello, gbl", "path": "/hello"}
 
 
-def test_nightly_report_scheduled_event(sample_build, tmp_path):
+def test_nightly_report_scheduled_event(arch_project):
     event = json.loads((EVENTS / "nightly-report.json").read_text())
-    out = run(sample_build, "nightly-report", event, tmp_path)
-    assert out.status == "response", out.stderr
-    body = out.json()
-    assert body["job"] == "nightly-report"
-    assert body["source"] == event["source"]
-    assert body["detail_type"] == event["detail-type"]
+    proc, doc = invoke(arch_project, "nightly-report", "--event", str(EVENTS / "nightly-report.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert doc["response"] == {"job": "nightly-report", "source": event["source"],
+                               "detail_type": event["detail-type"], "greeting": f"hello, {event['source']}"}
 
 
-def test_echo_arm64_under_qemu(sample_build, tmp_path):
-    out = run(sample_build, "echo", {"text": "héllo"}, tmp_path)
-    assert out.status == "response", out.stderr
-    assert out.json() == {"echo": "héllo", "length": 5, "upper": "HÉLLO"}
+def test_echo(arch_project):
+    proc, doc = invoke(arch_project, "echo", "--data", json.dumps({"text": "héllo"}))
+    assert proc.returncode == 0, proc.stderr
+    assert doc["response"] == {"echo": "héllo", "length": 5, "upper": "HÉLLO"}
+    assert doc["arch"] == arch_project[0]
 
 
-def test_handler_error_is_reported(sample_build, tmp_path):
-    out = run(sample_build, "echo", {"text": ""}, tmp_path)
-    assert out.status == "error"
-    assert out.json()["errorMessage"] == "text must not be empty"
+def test_handler_error_is_reported(arch_project):
+    proc, doc = invoke(arch_project, "echo", "--data", '{"text": ""}')
+    assert proc.returncode == 7, proc.stderr
+    assert doc["status"] == "error"
+    assert doc["response"]["errorMessage"] == "text must not be empty"
+    assert "function echo returned an error: errorString: text must not be empty" in proc.stderr
+
+
+def test_every_function_with_an_example_event(arch_project):
+    """`--all` with the apigw-http example: api answers it; echo rejects it (no text); and the
+    scheduled job decodes any JSON object.  The table names every function with its arch."""
+    arch, project = arch_project
+    proc = run_gbl("invoke", "--all", "-C", str(project), "--arch", arch, "--example", "apigw-http", "--json")
+    assert proc.returncode == 7, proc.stderr
+    doc = json.loads(proc.stdout)
+    by_name = {f["function"]: f for f in doc["functions"]}
+    assert sorted(by_name) == ["api", "echo", "nightly-report"]
+    assert {f["arch"] for f in doc["functions"]} == {arch}
+    assert by_name["api"]["status"] == "ok"
+    assert json.loads(by_name["api"]["response"]["body"]) == {"message": "hello, gbl", "path": "/hello"}
+    assert by_name["echo"]["status"] == "error"
+    assert by_name["nightly-report"]["status"] == "ok"
