@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import pytest
 from ruamel.yaml import YAML
@@ -34,6 +35,23 @@ def load(path):
 
 def shape(plan):
     return {f.name: (f.rel_dir, f.module_dir, f.arch, f.runtime, f.template) for f in plan.functions}
+
+
+def codeuri_answers(root, plan, resources, which) -> dict:
+    """Run the zip each resource's CodeUri names in the Lambda Runtime Interface Emulator (what
+    gbl invoke runs): {resource: (function, response)}."""
+    from gobuild_lambda import invoker
+
+    fns = [plan.function(name) for name, _ in which.values()]
+    tools = invoker.find_tools(plan, fns, dict(os.environ))
+    out = {}
+    for rid, (name, _) in which.items():
+        zip_path = root / resources[rid]["Properties"]["CodeUri"]
+        with invoker.emulator_for(plan.function(name), zip_path, tools, timeout=10) as emu:
+            inv = emu.invoke(b"{}", timeout_s=10)
+        assert inv.status == "ok", (rid, inv)
+        out[rid] = (name, json.loads(inv.payload))
+    return out
 
 
 # ------------------------------------------------------------------------- migrate follows
@@ -65,7 +83,14 @@ def test_sam_init_build_migrate_write_build_again_same_functions_same_zips(proje
     for rid, name in (("HelloWorldFunction", "hello-world"), ("GoodbyeFunction", "goodbye")):
         assert (root / res[rid]["Properties"]["CodeUri"]).is_file()
         assert after.plan.function(name).template == f"template.yaml:{rid}"
-        assert built[name]["zip"] == f"{name}.zip"
+        assert built.get(name).zip == f"{name}.zip"
+
+    # ... and that zip answers as that function (the real emulator; goodbye is arm64, under qemu)
+    answers = {"HelloWorldFunction": ("hello-world", {"from": "hello"}),
+               "GoodbyeFunction": ("goodbye", {"from": "goodbye"})}
+    assert codeuri_answers(root, after.plan, res, answers) == answers
+    proc = run_gbl("invoke", "goodbye", cwd=root)  # and through gbl invoke, from the migrated template
+    assert proc.returncode == 0 and json.loads(proc.stdout) == {"from": "goodbye"}, proc.stderr
 
     again = run_gbl("migrate", "--write", cwd=root)
     assert again.returncode == 0 and "nothing to change" in again.stderr
@@ -117,7 +142,10 @@ def test_globals_template_in_one_pass_then_check(project):
     assert doc["Globals"]["Function"]["Handler"] == "bootstrap"
     assert doc["Resources"]["OrdersFunction"]["Properties"]["CodeUri"] == "dist/orders.zip"
     assert doc["Resources"]["PaymentsFunction"]["Metadata"] == {"gbl": {"source": "handlers/payments"}}
-    assert shape(gobuild_lambda.plan(root)) == before
+    report = gobuild_lambda.build(root)
+    assert shape(report.plan) == before
+    answers = {"OrdersFunction": ("orders", {"from": "orders"}), "PaymentsFunction": ("payments", {"from": "payments"})}
+    assert codeuri_answers(root, report.plan, doc["Resources"], answers) == answers
 
 
 def test_check_fails_when_a_zip_has_another_arch_than_its_architectures(project):
@@ -227,7 +255,7 @@ def test_serverless_and_terraform_architectures_build_arm64_zips(project):
     built = manifest.read(root / "dist")
     for name in ("ok", "logs"):
         verdict = gobuild_lambda.verify_zip(root / "dist" / f"{name}.zip", arch="arm64")
-        assert verdict.ok and verdict.arch == "arm64" and built[name]["arch"] == "arm64"
+        assert verdict.ok and verdict.arch == "arm64" and built.get(name).arch == "arm64"
     assert not report.plan.warnings
     proc = run_gbl("migrate", "--check", cwd=root)
     assert proc.returncode == 0, proc.stderr
