@@ -37,10 +37,11 @@ def built(report, project):
 
 
 # ----------------------------------------------------------------------- template-declared
-def test_sam_init_layout_no_root_go_mod_two_modules_and_an_arm64_function(project):
+def test_sam_init_layout_no_root_go_mod_two_modules_and_an_arm64_function(project, tmp_path):
     root = project("sam_init")
     assert not (root / "go.mod").exists()
-    report = gobuild_lambda.build(root)
+    wrapper, log = _logging_go(tmp_path, cwd=True)
+    report = gobuild_lambda.build(root, env={**os.environ, "GBL_GO": str(wrapper)})
     assert built(report, root) == {"hello-world": ("amd64", "hello-world"), "goodbye": ("arm64", "goodbye")}
     plan = report.plan
     assert plan.function("goodbye").template == "template.yaml:GoodbyeFunction"
@@ -48,8 +49,8 @@ def test_sam_init_layout_no_root_go_mod_two_modules_and_an_arm64_function(projec
     assert why["template.yaml:PythonFunction"] == "runtime python3.12, not Go"
     assert why["template.yaml:FromS3"] == "code in S3, not in this repository"
     # one go build per module, each in its own directory
-    calls = json.loads((root / ".gbl" / "calls.json").read_text())["calls"]
-    assert sorted(os.path.basename(c["cwd"]) for c in calls) == ["goodbye", "hello-world"]
+    builds = [line.split(" ", 1)[1] for line in log.read_text().splitlines() if line.startswith("build ")]
+    assert sorted(os.path.basename(cwd) for cwd in builds) == ["goodbye", "hello-world"]
 
 
 def test_plan_v_lists_non_go_resources_with_the_reason(project):
@@ -164,15 +165,17 @@ def test_go_work_is_not_used_when_gowork_is_off(project):
 
 
 # ------------------------------------------------------------------- old aws-lambda-go
-def _logging_go(tmp_path):
-    """A GBL_GO wrapper that logs every go subcommand it is asked to run, then runs real go."""
+def _logging_go(tmp_path, *, cwd: bool = False):
+    """A GBL_GO wrapper that logs every go subcommand it is asked to run (with ``cwd``: and the
+    directory it runs in), then runs real go."""
     import shutil
 
     log = tmp_path / "go-calls.log"
     real = shutil.which("go")
     wrapper = tmp_path / "bin" / "go-logged"
     wrapper.parent.mkdir()
-    wrapper.write_text(f"#!/bin/sh\necho \"$1\" >> '{log}'\nexec '{real}' \"$@\"\n")
+    line = '"$1 $PWD"' if cwd else '"$1"'
+    wrapper.write_text(f"#!/bin/sh\necho {line} >> '{log}'\nexec '{real}' \"$@\"\n")
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     return wrapper, log
 
