@@ -6,6 +6,10 @@ For every function whose runtime is ``go1.x`` (on the resource, or inherited fro
 (SAM ``CodeUri``, CloudFormation ``Code``) becomes the local path of ``dist/<name>.zip`` (which
 ``sam deploy`` / ``sam package`` / ``aws cloudformation package`` upload), and ``Architectures`` is
 set when the function is built for arm64 (or when the template disagrees with gbl.toml).
+A function gbl plan found *through* a resource (the template declares it: its code directory
+holds the package) moves the same way whatever its runtime, matched by the resource; a Go
+``Metadata: BuildMethod: go1.x`` is removed, and ``Metadata: {gbl: {source: <dir>}}`` records the
+package directory (relative to the template) that discovery reads once the code is the zip.
 Anything gbl cannot migrate safely (an unknown Handler, code in S3, inline code, a runtime or code
 location computed by an intrinsic function) is left exactly as it was and reported as a
 :class:`Problem` that says what to do.
