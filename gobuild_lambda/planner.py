@@ -323,6 +323,7 @@ def _list_all(go, jobs, base) -> dict:
 
 # What each deployment format calls a function's architecture (for messages).
 _ARCH_KEY = {"sam": "Architectures", "serverless": "architecture", "terraform": "architectures"}
+_LAMBDA_ARCH = {"amd64": "x86_64", "arm64": "arm64"}  # GOARCH -> what the files write
 
 
 def _declared_elsewhere(project_dir: Path, cfg: Config, candidates) -> dict:
@@ -352,7 +353,8 @@ def _settings_for(cfg: Config, rel_dir: str, default_name: str, tf, warnings: li
     """gbl.toml's table for the function and its settings: gbl.toml (or a flag) over what the
     deployment files declare (a template's Architectures / Runtime, serverless.yml's
     architecture, Terraform's architectures) over the built-in defaults.  gbl.toml disagreeing
-    with a file is a warning; two files disagreeing is a UsageError naming both."""
+    with a file is a warning; two files disagreeing, when gbl.toml does not choose, is a
+    UsageError naming both."""
     fc = cfg.function(rel_dir) or cfg.function(default_name)
     mine = (fc.settings if fc else Settings()).over(cfg.file_defaults)
     said: list[tuple[str, str, str, str]] = []  # (key, value, where, label)
@@ -365,12 +367,14 @@ def _settings_for(cfg: Config, rel_dir: str, default_name: str, tf, warnings: li
         said.append(("arch", d.arch, where, _ARCH_KEY.get(d.format, "architecture")))
     if not said:
         return fc, mine.over(cfg.defaults)
-    _check_declared_agree(default_name, [s for s in said if s[0] == "arch"])
+    if mine.arch is None:  # gbl.toml / --arch set it: it wins, with a warning per file below
+        _check_declared_agree(default_name, [s for s in said if s[0] == "arch"])
     for key, theirs, where, label in said:
         ours = getattr(mine, key)
         if ours and theirs != ours:
+            shown = _LAMBDA_ARCH.get(theirs, theirs) if key == "arch" else theirs  # as the file writes it
             warnings.append(
-                f"function {default_name}: {where} says {label} {theirs}, gbl.toml or --{key} says "
+                f"function {default_name}: {where} says {label} {shown}, gbl.toml or --{key} says "
                 f"{ours}; building {ours} (make them agree, e.g. `gbl migrate`)"
             )
     values = {key: theirs for key, theirs, _, _ in reversed(said)}  # the first declaration of each
@@ -379,9 +383,9 @@ def _settings_for(cfg: Config, rel_dir: str, default_name: str, tf, warnings: li
 
 def _check_declared_agree(name: str, said) -> None:
     first = said[0] if said else None
+    lam = _LAMBDA_ARCH
     for other in said[1:]:
         if other[1] != first[1]:
-            lam = {"amd64": "x86_64", "arm64": "arm64"}
             raise UsageError(
                 f"function {name} is declared {first[3]} {lam.get(first[1], first[1])} here, but "
                 f"{other[3]} {lam.get(other[1], other[1])} in {other[2]}; a function runs on one "

@@ -283,6 +283,13 @@ def test_two_files_declaring_different_arches_is_a_usage_error_naming_both(proje
     assert "x86_64" in text and "arm64" in text and exc.value.exit_code == errors.EXIT_USAGE
     proc = run_gbl("build", "-C", str(root))
     assert proc.returncode == errors.EXIT_USAGE and "serverless.yml:8" in proc.stderr
+    # gbl.toml chooses: it wins, with a warning for each file that says otherwise
+    (root / "gbl.toml").write_text('[functions.ok]\narch = "arm64"\n')
+    plan = gobuild_lambda.plan(root)
+    assert plan.function("ok").arch == "arm64"
+    assert [w for w in plan.warnings if "function ok:" in w] == [
+        "function ok: infra/main.tf:1 says architectures x86_64, gbl.toml or --arch says arm64; building arm64 "
+        "(make them agree, e.g. `gbl migrate`)"]
 
 
 def test_a_template_and_a_serverless_file_that_disagree(project):
