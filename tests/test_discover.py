@@ -23,15 +23,15 @@ def built(report, project):
     """{name: (arch, module dir)} of a build, after re-verifying every zip its manifest names."""
     from gobuild_lambda import manifest as manifest_mod
 
-    manifest = manifest_mod.read(project / "dist")
+    manifest = manifest_mod.read(project / "dist").entries
     assert set(manifest) == {r.function.name for r in report.results}
     out = {}
     for name, entry in manifest.items():
-        zip_path = project / "dist" / entry["zip"]
-        verdict = gobuild_lambda.verify_zip(zip_path, arch=entry["arch"], runtime=entry["runtime"])
+        zip_path = entry.path(project / "dist")
+        verdict = gobuild_lambda.verify_zip(zip_path, arch=entry.arch, runtime=entry.runtime)
         assert verdict.ok, (name, [c.message for c in verdict.failures])
-        assert verdict.arch == entry["arch"]  # the bootstrap's own ELF machine
-        out[name] = (entry["arch"], report.plan.function(name).module_dir)
+        assert verdict.arch == entry.arch  # the bootstrap's own ELF machine
+        out[name] = (entry.arch, report.plan.function(name).module_dir)
     assert report.ok
     return out
 
@@ -48,8 +48,10 @@ def test_sam_init_layout_no_root_go_mod_two_modules_and_an_arm64_function(projec
     assert why["template.yaml:PythonFunction"] == "runtime python3.12, not Go"
     assert why["template.yaml:FromS3"] == "code in S3, not in this repository"
     # one go build per module, each in its own directory
-    calls = json.loads((root / ".gbl" / "calls.json").read_text())["calls"]
-    assert sorted(os.path.basename(c["cwd"]) for c in calls) == ["goodbye", "hello-world"]
+    from gobuild_lambda import builder as build_mod
+
+    calls = build_mod.plan_calls(plan.functions, plan.project_dir, jobs=2)
+    assert sorted(os.path.basename(c.cwd) for c in calls) == ["goodbye", "hello-world"]
 
 
 def test_plan_v_lists_non_go_resources_with_the_reason(project):
