@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..config import DEFAULT_RUNTIME
 from ..errors import UsageError
-from .model import FAIL, PASS, WARN, Check, Verdict, ok, unreadable_verdict
+from .model import FAIL, PASS, WARN, Check, Verdict, file_kind, ok, unreadable_verdict
 from .program import Want, bootstrap_checks, merge_facts
 from .targets import DIST_DIR, Target, check_args, collect_targets
 from .zipchecks import zip_checks
@@ -36,16 +36,24 @@ _MMAP_THRESHOLD = 64 * 1024 * 1024  # read smaller files whole, map bigger ones
 
 
 def verify_zip(path: Path, *, arch: str | None = None, runtime: str = DEFAULT_RUNTIME) -> Verdict:
-    """Check the zip at ``path``.  Only a path that does not exist raises (UsageError)."""
+    """Check the zip at ``path``.  Only a path that does not exist raises (UsageError).
+
+    A FIFO or a device is a failed ``zip-readable``: it is never opened in a way that waits for a
+    writer, nor read (``/dev/zero`` would never end).
+    """
     path = Path(path)
     check_args(arch, runtime)
-    if path.is_dir():
-        return unreadable_verdict(path, f"{path.name} is a directory, not a zip")
     try:
-        with path.open("rb") as f:
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            return unreadable_verdict(path, f"{path.name} is a directory, not a zip")
+        if not stat.S_ISREG(st.st_mode):
+            return _not_regular(path, st.st_mode)
+        # O_NONBLOCK: should a FIFO replace the file after the stat, opening it does not wait.
+        with open(path, "rb", opener=_open_nonblocking) as f:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode):
-                return unreadable_verdict(path, f"{path.name} is not a regular file")
+                return _not_regular(path, st.st_mode)
             if st.st_size > _MMAP_THRESHOLD:
                 with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                     return _verify(mapped, path, arch, runtime)
@@ -58,6 +66,15 @@ def verify_zip(path: Path, *, arch: str | None = None, runtime: str = DEFAULT_RU
     except OSError as exc:
         return unreadable_verdict(path, f"cannot read {path.name}: {exc.strerror or exc}")
     return _verify(data, path, arch, runtime)
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def _not_regular(path: Path, mode: int) -> Verdict:
+    return unreadable_verdict(path, f"{path.name} is {file_kind(mode)}, not a regular file: gbl "
+                                    "reads a zip from a file", "name the zip file itself")
 
 
 def verify_bytes(data: bytes, name: str, *, arch: str | None = None,

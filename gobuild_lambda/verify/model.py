@@ -118,6 +118,14 @@ def unreadable_verdict(path: Path, message: str, fix: str = "name the zip `gbl b
                    None, None, None)
 
 
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, from its ``st_mode``."""
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), f"of type {stat.S_IFMT(mode):o}")
+
+
 def q(name: str) -> str:
     """A name quoted for a message: 'as is' when printable, else Python's escapes."""
     return f"'{name}'" if name.isprintable() and "'" not in name else repr(name)

@@ -12,17 +12,18 @@ from __future__ import annotations
 import re
 import stat
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from .. import elf
 from ..config import ARCHES
 from ..package import BOOTSTRAP
 from ..planner import BASE_TAGS
-from .model import (AWS_LAMBDA_GO, AWS_LAMBDA_GO_MIN, EXEC_FORMAT, FAIL, GLIBC_LOADERS,
-                    LAMBDA_ARCH_NAMES, LAMBDA_GOOS, LAMBDA_TASK_ROOT, LAMBDA_UNZIP_ERROR,
-                    LAYER_ROOT, MUSL_LOADER_PREFIX, NO_BOOTSTRAP, NO_SUCH_FILE, PERMISSION_DENIED,
-                    REPACKAGE, RUNTIME_GLIBC, SCRIPT_ENV, SCRIPT_SHELLS, WARN, Check, listing,
-                    mode_str, ok, q)
+from .model import (AWS_LAMBDA_GO, AWS_LAMBDA_GO_MIN, BINPRM_BUF_SIZE, ENV_SPLIT_RUNTIMES,
+                    EXEC_FORMAT, FAIL, GLIBC_LOADERS, LAMBDA_ARCH_NAMES, LAMBDA_GOOS,
+                    LAMBDA_TASK_ROOT, LAMBDA_UNZIP_ERROR, LAYER_ROOT, MAX_SCRIPT_CHAIN,
+                    MUSL_LOADER_PREFIX, NO_BOOTSTRAP, NO_SUCH_FILE, PASS, PERMISSION_DENIED,
+                    REPACKAGE, RUNTIME_GLIBC, SCRIPT_ENV, SCRIPT_SHELLS, TOO_MANY_LINKS, WARN,
+                    Check, listing, mode_str, ok, q)
 from .zipread import SYSTEM_NAMES, WINDOWS_SYSTEMS, Archive, Entry, norm
 
 _MAX_SCRIPT_SCAN = 64 * 1024  # bytes of a #! script searched for exec lines
@@ -135,7 +136,7 @@ def program_checks(z: Archive, entry: Entry, label: str, depth: int, want: Want)
     if kind.kind == "script":
         out[0] = mode_check(entry, label, script=True)
         out.append(ok("bootstrap-format", f"{label} is {kind.description}"))
-        checks, facts = script_checks(z, content, label, depth, want)
+        checks, facts = script_checks(z, entry, content, label, depth, want)
         return out + checks, facts
     checks, facts = binary_checks(content, kind, label, want)
     return out + checks, [facts]
@@ -404,7 +405,58 @@ def semver(version: str) -> tuple[int, int, int, int] | None:
 # #! scripts
 
 
-def script_checks(z: Archive, content: bytes, label: str, depth: int, want: Want) -> Result:
+class Shebang(NamedTuple):
+    """A #! line as Linux reads it (fs/binfmt_script.c)."""
+
+    interpreter: str  # "" when the kernel finds none
+    arg: str | None  # everything after it, as ONE argument (None: no argument)
+    problem: str  # why the kernel refuses the line (ENOEXEC), or ""
+
+
+def parse_shebang(content: bytes) -> Shebang:
+    """The interpreter and argument Linux takes from a #! line.
+
+    The kernel reads the first BINPRM_BUF_SIZE bytes; the line ends at a newline, the interpreter
+    at a space, tab or NUL (so ``#!/bin/sh\\0junk`` runs /bin/sh), and the rest of the line, its
+    ends trimmed of spaces and tabs, is one argument (up to a NUL).  Without a newline in the
+    buffer the interpreter must end before the buffer does, or the kernel refuses the file.
+    """
+    buf = bytes(content[:BINPRM_BUF_SIZE]).ljust(BINPRM_BUF_SIZE, b"\0")
+    buf_end = BINPRM_BUF_SIZE - 1
+    end = buf.find(b"\n")
+    if 0 <= buf.find(b"\0") < end:
+        end = -1  # the kernel's strnchr stops at a NUL: no newline found
+    if end < 0:
+        start = _skip_blanks(buf, 2, buf_end)
+        if start is None or _terminator(buf, start, buf_end) is None:
+            return Shebang("", None, "the #! line does not end within the first "
+                                     f"{BINPRM_BUF_SIZE} bytes: the interpreter's name is cut short")
+        end = buf_end
+    while end > 2 and buf[end - 1] in b" \t":
+        end -= 1
+    name = _skip_blanks(buf, 2, end)
+    if name is None or name == end:
+        return Shebang("", None, "the #! line names no interpreter")
+    sep = _terminator(buf, name, end)
+    interp = buf[name:end if sep is None else sep]
+    arg = None
+    if sep is not None and buf[sep] != 0:
+        at = _skip_blanks(buf, sep, end)
+        if at is not None:
+            arg = buf[at:end].split(b"\0", 1)[0].decode("utf-8", "replace")
+    return Shebang(interp.decode("utf-8", "replace"), arg, "")
+
+
+def _skip_blanks(buf: bytes, start: int, end: int) -> int | None:
+    return next((i for i in range(start, end) if buf[i] not in b" \t"), None)
+
+
+def _terminator(buf: bytes, start: int, end: int) -> int | None:
+    return next((i for i in range(start, end) if buf[i] in b" \t\0"), None)
+
+
+def script_checks(z: Archive, entry: Entry, content: bytes, label: str, depth: int,
+                  want: Want) -> Result:
     out = []
     first = content.split(b"\n", 1)[0]
     if b"\r\n" in content[:_MAX_SCRIPT_SCAN] or first.endswith(b"\r"):
@@ -416,10 +468,9 @@ def script_checks(z: Archive, content: bytes, label: str, depth: int, want: Want
             "convert it to LF line endings (`dos2unix bootstrap`; in git: `bootstrap text eol=lf` "
             "in .gitattributes)",
         ))
-        first = first.rstrip(b"\r")
     else:
         out.append(ok("script-line-endings", f"{label} has LF line endings"))
-    out.append(interpreter_check(z, first[2:].decode("utf-8", "replace"), label))
+    out.append(interpreter_check(z, content, label, want.runtime, (entry.index,)))
     facts: list[Facts] = []
     if depth == 0:
         checks, facts = exec_target_checks(z, content, label, depth, want)
@@ -427,36 +478,22 @@ def script_checks(z: Archive, content: bytes, label: str, depth: int, want: Want
     return out, facts
 
 
-def interpreter_check(z: Archive, line: str, label: str) -> Check:
-    words = line.strip().split(None, 1)
-    interp = words[0] if words else ""
-    arg = words[1].strip() if len(words) > 1 else ""
+def interpreter_check(z: Archive, content: bytes, label: str, runtime: str,
+                      chain: tuple[int, ...]) -> Check:
+    """The script's interpreter exists on the runtime; ``chain``: the scripts exec'd so far."""
+    line = parse_shebang(content)
     fix = "start it with #!/bin/sh or #!/bin/bash"
+    if line.problem:
+        return Check("script-interpreter", FAIL, f"{label}: {line.problem}", EXEC_FORMAT, fix)
+    # A carriage return ends the name on Windows only: script-line-endings reports it.
+    interp = line.interpreter.rstrip("\r")
+    arg = line.arg.rstrip("\r") if line.arg is not None else None
     if interp in SCRIPT_SHELLS:
         return ok("script-interpreter", f"{label} runs with {interp}")
     if interp == SCRIPT_ENV:
-        prog = [w for w in arg.split() if not w.startswith("-")][:1]
-        if not prog:
-            return Check("script-interpreter", FAIL, f"{label}: '#!/usr/bin/env' names no program",
-                         "Runtime.ExitError: env prints its usage and exits", fix)
-        name = prog[0]
-        if name in ("sh", "bash"):
-            return ok("script-interpreter", f"{label} runs with {name} (via /usr/bin/env)")
-        return Check(
-            "script-interpreter", WARN,
-            f"{label} runs {q(name)} from PATH (#!/usr/bin/env {arg}); the provided runtimes "
-            "have sh and bash, other interpreters only if a layer or the zip brings them",
-            f"if {name} is not on PATH: Runtime.ExitError (env: '{name}': No such file or "
-            "directory)",
-            f"make sure a layer provides {name}, or {fix}",
-        )
+        return _env_check(arg, label, runtime, fix)
     if interp.startswith(LAMBDA_TASK_ROOT + "/"):
-        key = norm(interp[len(LAMBDA_TASK_ROOT) + 1:])
-        if key in z.by_key:
-            return ok("script-interpreter", f"{label} runs with {interp}, which is in the zip")
-        return Check("script-interpreter", FAIL,
-                     f"{label} runs with {interp}, which is not in the zip", NO_SUCH_FILE,
-                     f"add {key} to the zip, or {fix}")
+        return _zip_interpreter(z, interp, label, runtime, chain, fix)
     if interp.startswith(LAYER_ROOT + "/"):
         return Check(
             "script-interpreter", WARN, f"{label} runs with {interp}, which a layer must provide",
@@ -472,6 +509,86 @@ def interpreter_check(z: Archive, line: str, label: str) -> Check:
     return Check("script-interpreter", FAIL,
                  f"{label}: the #! line names {q(interp or 'nothing')}, not an absolute path",
                  NO_SUCH_FILE, fix)
+
+
+def _env_check(arg: str | None, label: str, runtime: str, fix: str) -> Check:
+    """``#!/usr/bin/env ARG``: the kernel passes ARG to env as one argument."""
+    words = (arg or "").split()
+    split = bool(words) and (words[0].startswith("-S") or words[0].startswith("--split-string"))
+    if split and runtime not in ENV_SPLIT_RUNTIMES:
+        return Check(
+            "script-interpreter", FAIL,
+            f"{label} starts with #!/usr/bin/env {arg}: env -S came with GNU coreutils 8.30, and "
+            f"{runtime}'s env (coreutils 8.22) does not have it",
+            "Runtime.ExitError: env: invalid option -- 'S'",
+            f"name the interpreter directly (#!/bin/bash -e), or deploy on {ENV_SPLIT_RUNTIMES[0]}",
+        )
+    if not split and len(words) > 1:
+        return Check(
+            "script-interpreter", FAIL,
+            f"{label} starts with #!/usr/bin/env {arg}: Linux passes {q(arg)} to env as one "
+            "argument, so env looks for a program of that name",
+            f"Runtime.ExitError: env: {q(arg)}: No such file or directory",
+            "name only the program after env (#!/usr/bin/env bash) and set options inside the "
+            f"script, name the interpreter directly (#!/bin/bash -e), or use env -S on "
+            f"{ENV_SPLIT_RUNTIMES[0]}",
+        )
+    if split:
+        words[0] = words[0][2:] if words[0].startswith("-S") else words[0].partition("=")[2]
+    prog = [w for w in words if w and not w.startswith("-") and "=" not in w][:1]
+    if not prog:
+        return Check("script-interpreter", FAIL, f"{label}: '#!/usr/bin/env' names no program",
+                     "Runtime.ExitError: env prints its usage and exits", fix)
+    name = prog[0]
+    if name in ("sh", "bash"):
+        return ok("script-interpreter", f"{label} runs with {name} (via /usr/bin/env)")
+    return Check(
+        "script-interpreter", WARN,
+        f"{label} runs {q(name)} from PATH (#!/usr/bin/env {arg}); the provided runtimes "
+        "have sh and bash, other interpreters only if a layer or the zip brings them",
+        f"if {name} is not on PATH: Runtime.ExitError (env: '{name}': No such file or "
+        "directory)",
+        f"make sure a layer provides {name}, or {fix}",
+    )
+
+
+def _zip_interpreter(z: Archive, interp: str, label: str, runtime: str, chain: tuple[int, ...],
+                     fix: str) -> Check:
+    """An interpreter in the zip, as Linux execs it: a file every user may execute; when it is
+    a #! script too, its own interpreter in turn, at most MAX_SCRIPT_CHAIN scripts in all."""
+    key = norm(interp[len(LAMBDA_TASK_ROOT) + 1:])
+    entry = z.by_key.get(key)
+    final, problem = (z.resolve(entry)[:2]) if entry is not None else (None, "")
+    if final is not None and (final.is_dir or z.has_inside(final.key)) or (
+            entry is None and z.has_inside(key)):
+        return Check("script-interpreter", FAIL, f"{label} runs with {interp}, which is a folder",
+                     PERMISSION_DENIED, f"name a program in the zip, or {fix}")
+    if final is None:
+        return Check("script-interpreter", FAIL,
+                     f"{label} runs with {interp}, " + (f"but {problem}" if problem else
+                                                         "which is not in the zip"),
+                     NO_SUCH_FILE, f"add {key} to the zip, or {fix}")
+    mode = final.unix_mode
+    if mode is None or not mode & 0o001:
+        perms = "no Unix mode" if mode is None else f"mode {mode_str(mode)}"
+        return Check("script-interpreter", FAIL,
+                     f"{label} runs with {interp} ({perms}), which other users cannot execute, "
+                     "and Lambda runs the function as a user that does not own the file",
+                     PERMISSION_DENIED, f"`chmod 755` {key} before zipping, or {fix}")
+    content, _problem = z.content(final)
+    if content is not None and content.startswith(elf.SHEBANG):
+        if final.index in chain or len(chain) + 1 > MAX_SCRIPT_CHAIN:
+            loop = ("is this script itself" if final.index == chain[-1] else
+                    "makes a chain of #! scripts that loops or is longer than Linux follows")
+            return Check("script-interpreter", FAIL,
+                         f"{label} runs with {interp}, which {loop} (Linux allows "
+                         f"{MAX_SCRIPT_CHAIN} #! scripts before a program)", TOO_MANY_LINKS,
+                         f"make the interpreter a program, not a script that runs itself: {fix}")
+        inner = interpreter_check(z, content, f"{q(final.name)} (the interpreter of {label})",
+                                  runtime, chain + (final.index,))
+        if inner.status != PASS:
+            return inner
+    return ok("script-interpreter", f"{label} runs with {interp}, which is in the zip")
 
 
 def exec_target_checks(z: Archive, content: bytes, label: str, depth: int, want: Want) -> Result:

@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 from ..config import ARCHES, DEFAULT_RUNTIME, RUNTIMES
 from ..errors import UsageError
 from ..manifest import MANIFEST as MANIFEST_FILE
-from .model import q
+from .model import file_kind, q
 
 # Where `gbl build` writes the zips and manifest.json (zips named relative to the manifest).
 DIST_DIR = "dist"
@@ -65,6 +65,12 @@ def collect_targets(paths: Sequence[Path], *, cwd: Path) -> tuple[Target, ...]:
                 out.extend(_manifest_targets(p, strict=True))
             else:
                 out.append(Target(p, None, DEFAULT_RUNTIME))
+        elif p.exists():  # a FIFO, a device, a socket: never opened (it could block or not end)
+            raise UsageError(
+                f"not a regular file: {p.name} is {file_kind(p.stat().st_mode)}", where=str(p),
+                hint="name the zip file itself (gbl verify reads zips from regular files), or a "
+                     "directory of zips",
+            )
         else:
             raise UsageError(
                 "no such file or directory", where=str(p),

@@ -13,6 +13,7 @@ having run first.
 
 from __future__ import annotations
 
+import bisect
 import re
 import stat
 import struct
@@ -138,12 +139,15 @@ class Archive:
         return sum(e.usize for e in self.entries)
 
     def has_inside(self, key: str) -> bool:
-        """Whether some entry lies inside the folder ``key``."""
-        return any(k.startswith(key + "/") for k in self.by_key)
+        """Whether some entry lies inside the folder ``key``: a binary search of the sorted keys,
+        not a scan (a zip of n links to check would otherwise be n^2 work)."""
+        prefix = key + "/" if key else ""
+        i = bisect.bisect_left(self.sorted_keys, prefix)
+        return i < len(self.sorted_keys) and self.sorted_keys[i].startswith(prefix)
 
     def exists(self, key: str) -> bool:
-        """An entry named ``key``, or a folder some entry lies in."""
-        return key in self.by_key or self.has_inside(key)
+        """An entry named ``key``, or a folder some entry lies in (the zip's root always is)."""
+        return key == "" or key in self.by_key or self.has_inside(key)
 
     def content(self, e: Entry, cap: int = UNZIPPED_LIMIT) -> tuple[bytes | None, str]:
         """The entry's bytes, inflated at most to ``cap`` (no file Lambda runs is larger)."""
@@ -252,22 +256,34 @@ def _bombs(entries: list[Entry], members: Mapping[int, Member], unreadable: dict
 
 
 def resolve_link(link_key: str, target: str) -> tuple[str, bool]:
-    """The zip key a link points at, and whether it points outside the zip."""
-    parts = link_key.split("/")[:-1]  # relative to the link's folder
-    if target.startswith(LAMBDA_TASK_ROOT + "/"):
-        target, parts = target[len(LAMBDA_TASK_ROOT) + 1:], []
-    elif target.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", target):
+    """The zip key a link points at, and whether it points outside the zip.
+
+    Resolved as Linux resolves it with the zip unpacked at /var/task: ``..`` in an absolute
+    target, or in one relative to the link's folder, may climb out of /var/task and come back
+    (``/var/task/../task/app`` is ``app``); a path that passes anywhere outside /var/task other
+    than its parents (/ and /var) is outside the zip.  Each component is taken as written:
+    links inside the zip met on the way are not followed.
+    """
+    root = [p for p in LAMBDA_TASK_ROOT.split("/") if p]  # ["var", "task"]
+    if target.startswith("/"):
+        parts: list[str] = []
+    elif target.startswith("\\") or re.match(r"[A-Za-z]:", target):
         return "", True
+    else:
+        parts = root + link_key.split("/")[:-1]  # relative to the link's folder
     for p in target.split("/"):
         if p in ("", "."):
             continue
         if p == "..":
-            if not parts:
-                return "", True
-            parts.pop()
+            if parts:  # the parent of / is /
+                parts.pop()
         else:
             parts.append(p)
-    return "/".join(parts), False
+        if parts[:len(root)] != root and parts != root[:len(parts)]:
+            return "", True
+    if parts[:len(root)] != root:
+        return "", True
+    return "/".join(parts[len(root):]), False
 
 
 # --------------------------------------------------------------------------------------------------
