@@ -578,11 +578,12 @@ def _zip_interpreter(z: Archive, interp: str, label: str, runtime: str, chain: t
     content, _problem = z.content(final)
     if content is not None and content.startswith(elf.SHEBANG):
         if final.index in chain or len(chain) + 1 > MAX_SCRIPT_CHAIN:
-            loop = ("is this script itself" if final.index == chain[-1] else
-                    "makes a chain of #! scripts that loops or is longer than Linux follows")
+            loop = ("is this script itself: Linux runs it with itself until it gives up"
+                    if final.index == chain[-1] else
+                    "makes a chain of #! scripts that loops or is longer than Linux follows "
+                    f"({MAX_SCRIPT_CHAIN} scripts before a program)")
             return Check("script-interpreter", FAIL,
-                         f"{label} runs with {interp}, which {loop} (Linux allows "
-                         f"{MAX_SCRIPT_CHAIN} #! scripts before a program)", TOO_MANY_LINKS,
+                         f"{label} runs with {interp}, which {loop}", TOO_MANY_LINKS,
                          f"make the interpreter a program, not a script that runs itself: {fix}")
         inner = interpreter_check(z, content, f"{q(final.name)} (the interpreter of {label})",
                                   runtime, chain + (final.index,))
