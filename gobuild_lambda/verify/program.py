@@ -24,7 +24,7 @@ from .model import (AWS_LAMBDA_GO, AWS_LAMBDA_GO_MIN, BINPRM_BUF_SIZE, ENV_SPLIT
                     MUSL_LOADER_PREFIX, NO_BOOTSTRAP, NO_SUCH_FILE, PASS, PERMISSION_DENIED,
                     REPACKAGE, RUNTIME_GLIBC, SCRIPT_ENV, SCRIPT_SHELLS, TOO_MANY_LINKS, WARN,
                     Check, listing, mode_str, ok, q)
-from .zipread import SYSTEM_NAMES, WINDOWS_SYSTEMS, Archive, Entry, norm
+from .zipread import SYSTEM_NAMES, WINDOWS_SYSTEMS, Archive, Entry, resolve_link
 
 _MAX_SCRIPT_SCAN = 64 * 1024  # bytes of a #! script searched for exec lines
 
@@ -556,7 +556,11 @@ def _zip_interpreter(z: Archive, interp: str, label: str, runtime: str, chain: t
                      fix: str) -> Check:
     """An interpreter in the zip, as Linux execs it: a file every user may execute; when it is
     a #! script too, its own interpreter in turn, at most MAX_SCRIPT_CHAIN scripts in all."""
-    key = norm(interp[len(LAMBDA_TASK_ROOT) + 1:])
+    key, outside = resolve_link("", interp)  # as Linux resolves it: /var/task/../task/x is x
+    if outside:
+        return Check("script-interpreter", FAIL, f"{label} runs with {interp}, which is outside "
+                     "the zip, and gbl does not know it on the provided runtimes",
+                     f"if {interp} is missing: {NO_SUCH_FILE}", fix)
     entry = z.by_key.get(key)
     final, problem = (z.resolve(entry)[:2]) if entry is not None else (None, "")
     if final is not None and (final.is_dir or z.has_inside(final.key)) or (
@@ -602,14 +606,12 @@ def exec_target_checks(z: Archive, content: bytes, label: str, depth: int, want:
         if target is None or target in seen:
             continue
         seen.add(target)
-        if target.startswith(LAMBDA_TASK_ROOT + "/"):
-            key = norm(target[len(LAMBDA_TASK_ROOT) + 1:])
-        elif target.startswith("/"):
-            continue  # the runtime's own program or a layer's: not in the zip to check
-        elif "/" in target:
-            key = norm(target)  # relative to the working directory, /var/task
-        else:
+        if "/" not in target:
             continue  # looked up on PATH
+        # Absolute, or relative to the working directory /var/task; resolved as Linux does.
+        key, outside = resolve_link("", target)
+        if outside:
+            continue  # the runtime's own program or a layer's: not in the zip to check
         entry = z.by_key.get(key)
         if entry is None:
             out.append(Check(
