@@ -8,8 +8,12 @@ The public library API (the CLI is a thin layer over it)::
     verdict = gbl.verify_zip("dist/api.zip")    # -> Verdict: every check Lambda would fail
     gbl.zip_binary("bootstrap", "fn.zip")       # -> Packaged: the deterministic packager alone
     gbl.init("path/to/module")                  # -> WrittenFile per file: gbl.toml, Makefile, CI
+    gbl.diff("path/to/module")                  # -> DiffReport: manifest vs deployed (needs boto3)
+    gbl.deploy("path/to/module")                # -> DeployReport: update only changed functions
 
-Imports are lazy so ``gbl --help`` and no-op builds start fast.
+Imports are lazy so ``gbl --help`` and no-op builds start fast (and never import boto3).
+The deploy code lives in ``deployment.py``: a submodule named ``deploy`` would shadow
+``gbl.deploy()`` once imported.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ _EXPORTS = {
     "zip_binary": ("pipeline", "zip_binary"),
     "init": ("pipeline", "init"),
     "GblError": ("errors", "GblError"),
+    "diff": ("deployment", "diff"),
+    "deploy": ("deployment", "deploy"),
+    "DiffReport": ("deployment", "DiffReport"),
+    "DeployReport": ("deployment", "DeployReport"),
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
