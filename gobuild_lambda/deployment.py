@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -153,6 +155,7 @@ def diff(
     out_dir: Path | str | None = None,
     clients: Clients | None = None,
     concurrency: int = CONCURRENCY,
+    env: Mapping[str, str] | None = None,
 ) -> DiffReport:
     """Compare ``dist/manifest.json`` with the deployed functions (``gbl diff``); changes nothing.
 
@@ -161,7 +164,7 @@ def diff(
     with single functions are entries with status ``error``.
     """
     out, targets = load_targets(project_dir, names=names, out_dir=out_dir)
-    clients = clients or make_clients()
+    clients = clients or make_clients(env=env)
     return DiffReport(out, tuple(_diff_all(clients.lambda_, targets, concurrency)))
 
 
@@ -201,7 +204,7 @@ def deploy(
         out_dir = built.out_dir
     out, targets = load_targets(project_dir, names=names, out_dir=out_dir)
     cfg = config_mod.load(Path(project_dir))
-    clients = clients or make_clients(s3=not dry_run and bool(cfg.deploy.s3_bucket))
+    clients = clients or make_clients(s3=not dry_run and bool(cfg.deploy.s3_bucket), env=env)
     diffs = _diff_all(clients.lambda_, targets, concurrency)
     options = _Options(dry_run, publish or alias is not None, alias, direct_upload_limit,
                        cfg.deploy.s3_bucket, cfg.deploy.s3_prefix, cfg.path)
@@ -273,8 +276,12 @@ def _read_manifest(out: Path) -> dict[str, dict]:
     return manifest.read(out)
 
 
-def make_clients(*, s3: bool = False) -> Clients:
-    """boto3 clients from the standard chain, with standard-mode retries (throttling included)."""
+def make_clients(*, s3: bool = False, env: Mapping[str, str] | None = None) -> Clients:
+    """boto3 clients from the standard chain, with standard-mode retries (throttling included).
+
+    boto3 itself reads the region from AWS_DEFAULT_REGION or the profile; ``AWS_REGION`` (which
+    CI credential actions and the AWS CLI v2 set) is honoured here when neither says one.
+    """
     try:
         import boto3
         from botocore.config import Config
@@ -288,6 +295,10 @@ def make_clients(*, s3: bool = False) -> Clients:
                  user_agent_extra="gbl")
     try:
         session = boto3.session.Session()
+        if session.region_name is None:
+            region = (os.environ if env is None else env).get("AWS_REGION") or None
+            if region:
+                session = boto3.session.Session(region_name=region)
         return Clients(session.client("lambda", config=cfg), session.client("s3", config=cfg) if s3 else None)
     except BotoCoreError as exc:
         raise _global_error(exc) from None
@@ -497,15 +508,30 @@ def _s3_key(t: Target, prefix: str) -> str:
 
 # --------------------------------------------------------------------------------- errors
 def _code(exc) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    if code.isdigit():  # a body botocore could not parse (XML from a proxy or an emulator)
+        found = re.search(r"<Code>([A-Za-z.]+)</Code>", str(exc.response.get("Error", {}).get("Message", "")))
+        if found:
+            return found.group(1)
+    return code
+
+
+def _message(exc) -> str:
+    text = str(exc.response.get("Error", {}).get("Message", "") or exc)
+    found = re.search(r"<Message>(.*?)</Message>", text, re.S)
+    return found.group(1) if found else text
+
+
+def _status(exc) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
 
 
 def _explain(exc, t: Target, operation: str) -> tuple[str, str, str]:
     """(kind, message, hint) for an AWS error about one function."""
     code = _code(exc)
-    text = exc.response.get("Error", {}).get("Message", "") or str(exc)
+    text = _message(exc)
     where = f"function {t.function} ({t.lambda_name}): {operation}"
-    if code in _ACCESS_DENIED or code in _BAD_CREDENTIALS:
+    if code in _ACCESS_DENIED or code in _BAD_CREDENTIALS or (_status(exc) == 403 and not code.endswith("Exception")):
         action = {"PutObject": "s3:PutObject on the [deploy] s3_bucket"}.get(
             operation, f"lambda:{operation}")
         return ("access", f"{where}: access denied: {text}",
@@ -555,8 +581,7 @@ def _global_error(exc) -> AwsAccessError:
         return AwsAccessError(f"cannot reach the Lambda API: {exc}",
                               hint="check the network, AWS_REGION and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_LAMBDA")
     if isinstance(exc, ClientError):
-        return AwsAccessError(f"AWS rejected the credentials: {_code(exc)}: "
-                              f"{exc.response.get('Error', {}).get('Message', '')}",
+        return AwsAccessError(f"AWS rejected the credentials: {_code(exc)}: {_message(exc)}",
                               hint="the access key is unknown, expired or mistyped; refresh your credentials")
     return AwsAccessError(f"cannot call AWS: {exc}", hint="check your AWS configuration (region, credentials, endpoint)")
 
