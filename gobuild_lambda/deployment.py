@@ -427,8 +427,8 @@ def _update(clients: Clients, d: FunctionDiff, opt: _Options, upload: str) -> Fu
         code = {"S3Bucket": opt.s3_bucket, "S3Key": key}
     lam = clients.lambda_
     extra = {"RevisionId": d.revision_id} if d.revision_id else {}
-    resp = _call(t, "UpdateFunctionCode", lambda: lam.update_function_code(
-        FunctionName=t.lambda_name, Architectures=[t.architecture], **code, **extra))
+    resp = _update_code(lam, t, {"FunctionName": t.lambda_name, "Architectures": [t.architecture],
+                                 **code, **extra})
     _wait_updated(lam, t)
     if resp.get("CodeSha256") and resp["CodeSha256"] != t.code_sha256:
         raise _Failed("failed", f"function {t.function}: Lambda reports CodeSha256 {resp['CodeSha256']} "
@@ -446,6 +446,20 @@ def _update(clients: Clients, d: FunctionDiff, opt: _Options, upload: str) -> Fu
             exc.version = version
             raise
     return FunctionDeploy(d, "updated", upload=upload, version=version, alias=opt.alias)
+
+
+def _update_code(lam, t: Target, request: dict) -> dict:
+    """UpdateFunctionCode; a function still being created or updated (ResourceConflictException)
+    is waited for once, then asked again (the RevisionId still guards against lost changes)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return lam.update_function_code(**request)
+    except ClientError as exc:
+        if _code(exc) != "ResourceConflictException":
+            raise _Failed(*_explain(exc, t, "UpdateFunctionCode")) from None
+    _wait_updated(lam, t)
+    return _call(t, "UpdateFunctionCode", lambda: lam.update_function_code(**request))
 
 
 def _move_alias(lam, t: Target, alias: str, version: str) -> None:

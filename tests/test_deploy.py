@@ -516,3 +516,16 @@ def test_deploy_builds_when_the_manifest_is_missing(aws, tmp_path):
     r = aws.gbl("deploy", project=project)  # builds again (a no-op) and sends nothing
     assert r.returncode == 0, r.stderr
     assert aws.moto.changes() == []
+
+
+def test_every_exit_code_is_documented():
+    from conftest import ROOT
+    from gobuild_lambda import errors
+
+    doc = (ROOT / "docs" / "exit-codes.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for name in dir(errors):
+        if name.startswith("EXIT_"):
+            code = getattr(errors, name)
+            assert f"| {code} |" in doc, name
+            assert f"| {code} |" in readme or f"| {code} / " in readme or f"/ {code} |" in readme, name
