@@ -529,3 +529,11 @@ def test_every_exit_code_is_documented():
             code = getattr(errors, name)
             assert f"| {code} |" in doc, name
             assert f"| {code} |" in readme or f"| {code} / " in readme or f"/ {code} |" in readme, name
+
+
+def test_bad_alias_and_unknown_name_are_usage_errors(aws, sample):
+    r = aws.gbl("deploy", "--no-build", "--alias", "12", project=sample)
+    assert r.returncode == 2 and "not a valid alias name" in r.stderr, r.stderr
+    r = aws.gbl("diff", "nope", project=sample)
+    assert r.returncode == 2 and "no function named 'nope'" in r.stderr and "known: api" in r.stderr, r.stderr
+    assert aws.moto.changes() == []
