@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from .config import BUILT_IN, CONFIG_FILE, DockerConfig, InvokeConfig, Settings
+from .config import BUILT_IN, CONFIG_FILE, DeployConfig, DockerConfig, InvokeConfig, Settings
 from .fsutil import write_atomic
 from .errors import OutputError, UsageError
 
@@ -66,6 +66,12 @@ _INVOKE_HELP = {
     "qemu_aarch64": "the path of qemu-aarch64-static, to invoke arm64 zips on x86_64",
     "qemu_x86_64": "the path of qemu-x86_64-static, to invoke amd64 zips on arm64",
 }
+_DEPLOY_HELP = {
+    "prefix": 'Lambda name = prefix + function name, e.g. "prod-"',
+    "s3_bucket": "a bucket in the functions' region, for zips over 50 MB",
+    "s3_prefix": "a key prefix inside s3_bucket",
+}
+_DEPLOY_EXAMPLES = {"prefix": "prod-", "s3_bucket": "my-artifacts", "s3_prefix": "lambda/"}
 _INVOKE_EXAMPLES = {
     "emulator": "/usr/local/bin/aws-lambda-rie",
     "qemu_aarch64": "/usr/bin/qemu-aarch64-static",
@@ -237,6 +243,9 @@ def _toml_context(plan: "Plan") -> dict[str, Any]:
         own = fc.settings if fc is not None else Settings()
         key = fc.key if fc is not None else (default_name if basenames.count(default_name) == 1 else fn.rel_dir)
         lines = [_setting("name", fn.name, active=bool(fc is not None and fc.name), help_text="")]
+        function_name = fc.function_name if fc is not None else None
+        lines.append(_setting("function_name", function_name or f"{cfg.deploy.prefix}{fn.name}",
+                              active=bool(function_name), help_text="the Lambda function gbl deploy updates"))
         for name in _SETTING_HELP:
             value = getattr(own, name)
             effective = value if value is not None else getattr(defaults, name)
@@ -244,6 +253,7 @@ def _toml_context(plan: "Plan") -> dict[str, Any]:
         functions.append({"key": _toml_key(key), "rel_dir": fn.rel_dir, "name": fn.name, "settings": lines})
     docker = _table_lines(cfg.docker, DockerConfig(), _DOCKER_HELP, _DOCKER_EXAMPLES)
     invoke = _table_lines(cfg.invoke, InvokeConfig(), _INVOKE_HELP, _INVOKE_EXAMPLES)
+    deploy = _table_lines(cfg.deploy, DeployConfig(), _DEPLOY_HELP, _DEPLOY_EXAMPLES)
     return {
         "module": plan.module_path,
         "defaults": default_lines,
@@ -252,6 +262,8 @@ def _toml_context(plan: "Plan") -> dict[str, Any]:
         "docker_active": any(s["active"] for s in docker),
         "invoke": invoke,
         "invoke_active": any(s["active"] for s in invoke),
+        "deploy": deploy,
+        "deploy_active": any(s["active"] for s in deploy),
     }
 
 

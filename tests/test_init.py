@@ -227,6 +227,7 @@ runtime = "provided.al2"
 
 [functions.api]
 tags = []
+function_name = "legacy-api"
 
 [docker]
 network = "none"
@@ -234,6 +235,10 @@ ssh_agent = true
 
 [invoke]
 emulator = "/opt/rie"
+
+[deploy]
+prefix = "prod-"
+s3_bucket = "artifacts"
 """
     cfg = config_mod.parse(source, tmp_path / "gbl.toml")
     functions = [fake_function("api"), fake_function("worker-b", rel_dir="cmd/b/worker"),
@@ -242,7 +247,7 @@ emulator = "/opt/rie"
     text = files[0].text
     again = config_mod.parse(text, tmp_path / "gbl.toml")
     assert again.defaults == cfg.defaults
-    assert again.docker == cfg.docker and again.invoke == cfg.invoke
+    assert again.docker == cfg.docker and again.invoke == cfg.invoke and again.deploy == cfg.deploy
     for fc in cfg.functions:
         assert again.function(fc.key) == fc
     assert again.function("cmd/a/worker") is not None  # a function with no table yet gets one
