@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from .gotool import GoTool
+from . import children
+from .gotool import GoTool, describe_command
 from .planner import Function, Plan
 
 BUILD_DIR = Path(".gbl") / "build"
@@ -55,6 +56,13 @@ class GoBuildCall:
 
     def binary(self, fn: Function) -> Path:
         return self.out_dir / exe_name(fn.package)
+
+
+def describe_call(call: GoBuildCall, limit: int = 8) -> str:
+    """``go build`` of api, worker (linux/arm64): what a progress line says is running."""
+    names = [f.name for f in call.functions]
+    shown = ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    return f"`go build` of {shown} (linux/{call.functions[0].arch})"
 
 
 def exe_name(import_path: str) -> str:
@@ -160,7 +168,11 @@ class Running:
         return (self.args, self.env, self.out_dir) == (call.args, call.env, call.out_dir)
 
     def wait(self) -> None:
-        self.proc.communicate()
+        children.wait_output(self.proc, describe=describe_command(self.proc.args))
+
+    def stop(self) -> None:
+        """Stop it and everything it started (its process group)."""
+        children.stop(self.proc)
 
 
 def start_call(
@@ -190,12 +202,8 @@ def finish_call(
     seen: dict[Function, tuple] = {}  # the output's (size, mtime, inode) at the last poll
     checked: dict[Function, tuple] = {}  # the key whose build ID was last read
     reported: set[Function] = set()
-    while True:
-        try:
-            out, err = running.proc.communicate(timeout=LINK_POLL_S if on_linked else None)
-            break
-        except subprocess.TimeoutExpired:
-            pass
+
+    def look() -> None:
         for fn in call.functions:
             path = call.binary(fn)
             key = _stat_key(path)
@@ -210,6 +218,11 @@ def finish_call(
             if binary_identity(path) != before[fn]:
                 reported.add(fn)
                 on_linked(Built(fn, path, True))
+
+    out, err = go.wait(
+        running.proc, describe=describe_call(call), poll=LINK_POLL_S if on_linked else None,
+        on_poll=look if on_linked else None,
+    )
     if running.proc.returncode == 0:
         return _built(call, before), []
     if len(call.functions) == 1:

@@ -38,7 +38,8 @@ LOCK_TIMEOUT_S = 600
 class Event:
     """Progress, for the CLI to render.
 
-    kind: plan | lock-wait | build | built | failed | packaged, and from Docker builds pull |
+    kind: plan | lock-wait | build | built | failed | packaged | waiting (a `go` or container
+    runs long: what, and for how long; every few seconds), and from Docker builds pull |
     cleanup | download | cache.
     """
 
@@ -142,7 +143,8 @@ def build(
     """
     environ = _env(env)
     emit = on_event or (lambda e: None)
-    go = gotool.find(environ)
+    # A `go` that runs long says so (which command, which functions, for how long): a "waiting" event.
+    go = gotool.find(environ).reporting(lambda text: emit(Event("waiting", detail=text)))
     jobs = jobs or os.cpu_count() or 1
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
@@ -449,7 +451,20 @@ def _packaging_pool(jobs: int, count: int) -> Executor:
     if jobs > 1 and count > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        return ProcessPoolExecutor(max_workers=min(jobs, count))
+        import multiprocessing
+
+        from . import children
+
+        # Workers never outlive gbl, even a SIGKILLed one: a watchdog everywhere, and on Linux
+        # PR_SET_PDEATHSIG when they are forked by the main thread (which lives as long as gbl;
+        # Linux signals a child when the *thread* that forked it ends).
+        forked_here = (multiprocessing.get_start_method() == "fork"
+                       and threading.current_thread() is threading.main_thread())
+        pool = ProcessPoolExecutor(max_workers=min(jobs, count), initializer=children.worker_init,
+                                   initargs=(os.getpid(), forked_here))
+        if forked_here:
+            pool.submit(os.getpid)  # forks every worker now, from this thread
+        return pool
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=1)
@@ -480,7 +495,7 @@ class _Reaper:
     def __call__(self, exc_type, exc, tb) -> bool:
         for r in self.started:
             if r.proc.poll() is None and exc_type is not None:
-                r.proc.terminate()
+                r.stop()
             r.wait()
         return False
 
