@@ -76,7 +76,7 @@ def plan_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list directories that are not functions, and why."),
 ) -> None:
     """Show the functions found and the settings each will be built with."""
-    from .docker_build import default_image
+    from .builders.docker import default_image
     from .pipeline import make_plan
 
     plan = make_plan(project, arch=_check_arch(arch))

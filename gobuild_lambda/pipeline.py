@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from . import builder as build_mod
-from . import gotool, manifest, package
+from . import builder as build_mod  # the old names, re-exported from builders/
+from . import builders, gotool, manifest, package
 from . import planner as plan_mod
 from .config import CONFIG_FILE, Config, Settings
 from .errors import BuildFailed, ConfigError, OutputError, UsageError, VerifyFailed
@@ -390,26 +390,18 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
         for fn in the_plan.functions:
             if fn.cgo_files:
                 failed(fn, build_mod.cgo_failure(fn).output)
-        if local:
-            # A binary already on disk whose zip is missing or stale is zipped now, while Go
-            # checks it; Go's verdict (the final Built) confirms or replaces that zip.
-            for call in build_mod.plan_calls(local, the_plan.project_dir, jobs=jobs):
-                for fn in call.functions:
-                    if call.binary(fn).is_file():
-                        consider(build_mod.Built(fn, call.binary(fn), False), provisional=True)
-            emit(Event("build", detail=f"go build ({len(local)} function(s))"))
-            _, failures = build_mod.build_local(
-                go, the_plan, local, jobs=jobs, on_built=lambda b: consider(b, False),
-                on_failed=lambda f: failed(f.function, f.output),
-                on_linked=lambda b: consider(b, True), started=started,
-            )
-        if containerised:
-            from . import docker_build
-
-            docker_build.build_docker(
-                the_plan, containerised, jobs=jobs, env=environ,
-                on_built=lambda b: consider(b, False), on_failed=lambda f: failed(f.function, f.output),
-                on_event=lambda kind, detail: emit(Event(kind, detail=detail)),
+        for runner, fns in _runners(go, the_plan, local, containerised, environ, started, emit):
+            if runner.links_while_running:
+                # A binary already on disk whose zip is missing or stale is zipped now, while Go
+                # checks it; Go's verdict (the final Built) confirms or replaces that zip.
+                for call in build_mod.plan_calls(fns, the_plan.project_dir, jobs=jobs):
+                    for fn in call.functions:
+                        if call.binary(fn).is_file():
+                            consider(build_mod.Built(fn, call.binary(fn), False), provisional=True)
+                emit(Event("build", detail=f"go build ({len(fns)} function(s))"))
+            builders.build(
+                runner, the_plan, fns, jobs=jobs, on_built=lambda b: consider(b, False),
+                on_failed=lambda f: failed(f.function, f.output), on_linked=lambda b: consider(b, True),
             )
         for name in [n for n in pending if n not in final]:
             drop(name)  # never confirmed by a final Built (cannot happen; never trust it)
@@ -442,6 +434,16 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
         for p in pool_box:
             p.shutdown(wait=True, cancel_futures=True)
     return [results[f.name] for f in the_plan.functions if f.name in results]
+
+
+def _runners(go, the_plan: Plan, local, containerised, environ, started, emit):
+    """(runner, its functions) for each kind of builder in use: one signature for all."""
+    if local:
+        yield build_mod.LocalRunner(go, the_plan.project_dir, started), local
+    if containerised:
+        from .builders.docker import DockerRunner
+
+        yield DockerRunner(the_plan, environ, lambda kind, detail: emit(Event(kind, detail=detail))), containerised
 
 
 def _packaging_pool(jobs: int, count: int) -> Executor:
