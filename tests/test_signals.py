@@ -363,3 +363,28 @@ def test_sigint_during_startup_exits_130_without_traceback(tmp_path):
     assert proc.returncode == 130, text
     assert "interrupted" in text
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("death_signal", [False, True], ids=["watchdog-only", "pdeathsig"])
+def test_packaging_worker_exits_when_its_parent_is_killed(tmp_path, death_signal):
+    """The worker initializer alone: with only the (portable) watchdog - the case of a pool that a
+    non-main thread forked - and with PR_SET_PDEATHSIG, a SIGKILLed parent's worker ends."""
+    mark = uuid.uuid4().hex
+    script = (
+        "import os, sys, time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from gobuild_lambda import children\n"
+        f"pool = ProcessPoolExecutor(1, initializer=children.worker_init, initargs=(os.getpid(), {death_signal}))\n"
+        "print(pool.submit(os.getpid).result(), flush=True)\n"
+        "time.sleep(3600)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], env=gbl_env(mark), stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(proc.stdout.readline())
+        assert worker in descendants(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert_none_left(mark)
