@@ -652,7 +652,7 @@ class _Cancelled(Exception):
 
 
 class _Session:
-    """The containers of one ``build_docker``: started by workers, all removed by ``close``."""
+    """The containers of one DockerRunner.open: started by workers, all removed by ``close``."""
 
     def __init__(self, client, plan: Plan, settings: DockerSettings, emit: EventSink):
         self.client = client
