@@ -325,7 +325,7 @@ class Bench:
     def fill_docker_modcache(self, tree: Path) -> None:
         """Containers have no network: copy the tree's modules into gbl's Docker module cache,
         offline, from the module cache the benchmark already filled."""
-        from gobuild_lambda import docker_build
+        from gobuild_lambda.builders import docker as docker_build
 
         modcache = docker_build.default_cache_dir(self.env) / docker_build.CACHE_GOMODCACHE
         proxy = Path(self.gomodcache) / "cache" / "download"
@@ -409,8 +409,8 @@ def docker_unavailable() -> str:
     try:
         import importlib.util
 
-        if importlib.util.find_spec("gobuild_lambda.docker_build") is None:
-            return "gobuild_lambda.docker_build does not exist yet (the Docker issue has not landed)"
+        if importlib.util.find_spec("gobuild_lambda.builders.docker") is None:
+            return "gobuild_lambda.builders.docker does not exist yet (the Docker issue has not landed)"
     except ImportError as exc:
         return str(exc)
     if shutil.which("docker") is None and not Path("/var/run/docker.sock").exists():

@@ -78,7 +78,7 @@ def plan_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list directories that are not functions, and why."),
 ) -> None:
     """Show the functions found and the settings each will be built with."""
-    from .docker_build import default_image
+    from .builders.docker import default_image
     from .pipeline import make_plan
 
     plan = make_plan(project, arch=_check_arch(arch))
@@ -184,6 +184,8 @@ def build_cmd(
             status.update(text)
         elif ev.kind in ("lock-wait", "pull", "download", "cleanup") and not as_json:
             err.print(text)  # a CI log still shows waits, pulls and module downloads
+        elif ev.kind == "waiting":
+            err.print(ev.detail, markup=False)  # a hanging `go` is never silent, even with --json
 
     if status is not None:
         status.start()
@@ -687,26 +689,54 @@ def main(argv: Optional[List[str]] = None) -> None:
     print the usage and exit 2 (= EXIT_USAGE) without gbl touching click, which typer >= 0.26
     vendors.  gbl's errors propagate out of the app and are mapped here.
     """
-    import signal
-
-    def _terminate(signum, frame):  # SIGTERM unwinds like Ctrl-C: finally blocks clean up
-        raise KeyboardInterrupt
-
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _terminate)
     try:
+        _install_signal_handlers()
         app(args=argv, prog_name="gbl", standalone_mode=True)
     except SystemExit as exc:
         if exc.code == errors.EXIT_INTERRUPTED:  # typer's standalone mode: Ctrl-C exits 130
-            _stderr().print("[red]interrupted[/]")
+            _interrupted()
         raise
     except KeyboardInterrupt:
-        _stderr().print("[red]interrupted[/]")
-        sys.exit(errors.EXIT_INTERRUPTED)
+        _interrupted()
     except errors.GblError as exc:
         _print_error(exc)
         sys.exit(exc.exit_code)
     sys.exit(errors.EXIT_OK)
+
+
+def _interrupted() -> None:
+    """Say so, stop what is still running, and exit 130.
+
+    ``os._exit``, not ``sys.exit``: a KeyboardInterrupt that landed inside an ``exec`` of a string
+    (dataclasses do that while a module imports) makes CPython end the process by SIGINT (exit
+    -2) whatever ``sys.exit`` says.  Every ``finally`` has run by now; only the children remain.
+    """
+    from . import children
+
+    try:
+        print("interrupted", file=sys.stderr)
+        children.stop_all()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(errors.EXIT_INTERRUPTED)
+
+
+def _install_signal_handlers() -> None:
+    """SIGINT and SIGTERM (sent by Ctrl-C, `timeout`, a CI runner) first stop every process gbl
+    started (their whole process groups: `go build` and its compilers), then unwind like Ctrl-C
+    so `finally` blocks clean up; the exit code is 130."""
+    import signal
+
+    from . import children
+
+    def _stop(signum, frame):
+        children.interrupt_all()
+        raise KeyboardInterrupt
+
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
 
 
 def _print_error(exc: errors.GblError) -> None:
