@@ -241,7 +241,8 @@ def test_cli_run_from_a_subdirectory_of_a_single_module(project):
 def test_docker_build_calls_run_in_the_module_directory_with_the_workspace(project, tmp_path):
     """builder = "docker": the container's working directory is the function's module, and the
     user's go.work is the container's path of it (the spec is pure; the docker tests run builds)."""
-    from gobuild_lambda import builder, docker_build
+    from gobuild_lambda import builder
+    from gobuild_lambda.builders import docker as docker_build
 
     env = {**os.environ, "HOME": str(tmp_path / "home")}
     for shape, fn, workdir, gowork in (("sam_init", "goodbye", "/src/goodbye", "off"),
