@@ -39,6 +39,11 @@ DIST_PACKAGE = "gobuild-lambda"  # what CI installs
 PYTHON_VERSION = "3.12"  # what CI installs gbl with
 ARM64_RUNNER = "ubuntu-24.04-arm"
 AMD64_RUNNER = "ubuntu-latest"
+# Past SHARD_ABOVE functions the workflow splits the build over a matrix of shard jobs, about
+# FUNCTIONS_PER_SHARD functions each, at most MAX_SHARDS (docs/ci.md says why these numbers).
+SHARD_ABOVE = 100
+FUNCTIONS_PER_SHARD = 100
+MAX_SHARDS = 8
 _FIXED_TARGETS = ("all", "build", "verify", "clean")
 
 # What each setting means, as gbl.toml shows it (config.py validates them).
@@ -324,7 +329,15 @@ def _workflow_context(plan: "Plan", repo: Path) -> dict[str, Any]:
         "python_version": PYTHON_VERSION,
         "pip_requirement": f"{DIST_PACKAGE}=={__version__}",
         "templates": templates,
+        "shards": workflow_shards(len(plan.functions)),
     }
+
+
+def workflow_shards(count: int) -> int:
+    """How many shard jobs the workflow splits ``count`` functions over (1: no matrix)."""
+    if count <= SHARD_ABOVE:
+        return 1
+    return min(MAX_SHARDS, -(-count // FUNCTIONS_PER_SHARD))
 
 
 # --------------------------------------------------------------------------------- writing
