@@ -130,3 +130,40 @@ def ci_section(meta: dict, t: dict) -> list[str]:
         out.append(f"| {sc} | {_cell(g)} | {_cell(go)} | {_ratio(g, go)} | "
                    f"{len(g['relinked']) if g else '–'} | {len(g['rezipped']) if g else '–'} |")
     return out
+
+
+def bounds(meta: dict, t: dict) -> list[str]:
+    """What the CPU times say about the best wall time each scenario could reach."""
+    cpus = meta["cpus"]
+    get = lambda sc, tool, k: t.get(sc, {}).get(tool, {}).get(k)  # noqa: E731
+    out = ["", "## What the CPU times allow", ""]
+    go_w, go_c, g_c = get("cold", "go", "wall"), get("cold", "go", "cpu"), get("cold", "gbl", "cpu")
+    pk_c, z9_w = get("packaging", "gbl", "cpu"), get("packaging", "zip9", "wall")
+    if go_w and go_c and g_c:
+        out.append(
+            f"- cold: the bare `go build` kept {go_c / (go_w * cpus):.0%} of the {cpus} CPUs busy "
+            f"({go_c:.1f} CPU s in {go_w:.1f} s); gbl needs {g_c:.1f} CPU s (the same build plus "
+            f"packaging: libdeflate level {meta.get('deflate_level', '?')} of every binary, and verify), so no overlap can finish it "
+            f"faster than {g_c / cpus:.1f} s = {g_c / cpus / go_w:.2f}× the bare build.")
+    if pk_c and z9_w:
+        out.append(
+            f"- packaging: gbl spends {pk_c:.1f} CPU s on {meta['functions']} zips; spread perfectly over "
+            f"{cpus} CPUs that is {pk_c / cpus:.1f} s = {pk_c / cpus / z9_w:.2f}× `zip -X -9`'s {z9_w:.1f} s.")
+    n_w, n_g = get("noop", "go", "wall"), get("noop", "gbl", "wall")
+    if n_w and n_g:
+        out.append(
+            f"- no-op: gbl's {n_g:.2f} s is Go's own no-op ({n_w:.2f} s, run while `go list` plans) "
+            f"plus Python: the interpreter, the CLI's imports (typer and rich) and gbl's own planning "
+            f"(`go list -find`, also run while the build runs); `pyinstrument -m gobuild_lambda build` "
+            f"shows the split.")
+    d_w, d_c, l_w = get("docker noop", "gbl", "wall"), get("docker noop", "gbl", "cpu"), get("local noop", "gbl", "wall")
+    if d_w and d_c and l_w:
+        out.append(
+            f"- docker: a warm no-op `gbl build --docker` takes {d_w:.2f} s, and gbl itself uses "
+            f"{d_c:.1f} CPU s of it (the container's processes are the daemon's, not counted); most of "
+            f"the {d_w - l_w:.1f} s more than local is the daemon creating and removing the build "
+            f"container. A dockerd on the vfs storage "
+            f"driver (the only one a daemon inside this sandbox can use) copies the image's whole root "
+            f"filesystem for every container; overlay2 does not, so there the gap should be far smaller "
+            f"(not measured here).")
+    return out

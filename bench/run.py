@@ -38,7 +38,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,6 +47,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import monorepo  # noqa: E402
 import peers  # noqa: E402
+import rss  # noqa: E402
 import report  # noqa: E402
 
 GO_FLAGS = ("build", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w")
@@ -185,7 +185,7 @@ class Bench:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, umask=umask)
-        poller = _WorkerRss(proc.pid) if tool == "gbl" else None
+        poller = rss.WorkerRss(proc.pid) if tool == "gbl" else None
         out, err = proc.communicate()
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -466,57 +466,6 @@ def _checkout(src: Path, dst: Path) -> None:
                     ignore=shutil.ignore_patterns("dist*", "build*", ".gbl", ".legacy", ".aws-sam"))
 
 
-class _WorkerRss:
-    """Polls the peak RSS (VmHWM) of a process's children while it runs."""
-
-    def __init__(self, pid: int, interval: float = 0.05):
-        self.pid, self.interval, self.peak = pid, interval, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            for child in _children(self.pid):
-                if _is_python(child):
-                    self.peak = max(self.peak, _hwm_kib(child))
-            self._stop.wait(self.interval)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                out += [int(x) for x in fh.read().split()]
-    except OSError:
-        pass
-    return out
-
-
-def _is_python(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/comm") as fh:
-            return fh.read().strip().startswith("python")
-    except OSError:
-        return False
-
-
-def _hwm_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def docker_unavailable() -> str:
     try:
         import importlib.util
@@ -602,7 +551,8 @@ def render(meta: dict, t: dict) -> str:
     lines = [
         "# Performance",
         "",
-        "gbl against the Makefiles it replaces, on one generated monorepo, measured by",
+        "gbl against the Makefiles it replaces (and, below, against `sam build` and `build-lambda-zip`),",
+        "on one generated monorepo, measured by",
         "[`bench/run.py`](../bench/run.py); what each tool and scenario is: [bench/README.md](../bench/README.md).",
         "This file is written by that script (`make bench`); edit the script, not this file.",
         "",
@@ -700,7 +650,7 @@ def render(meta: dict, t: dict) -> str:
     lines += report.ci_section(meta, t)
     for sc, why in meta.get("skipped", {}).items():
         lines += ["", f"Skipped `{sc}`: {why}."]
-    lines += _bounds(meta, t)
+    lines += report.bounds(meta, t)
     lines += ["", "## How gbl gets there", "",
               "- One `go build -o DIR/ pkg...` per group of functions with equal settings, into a stable",
               "  directory under `.gbl/build/`: Go compiles shared packages once, links in parallel, and",
@@ -729,43 +679,6 @@ def render(meta: dict, t: dict) -> str:
             lines.append(f"- {sc} / {tool}: {', '.join(f'{x:.2f}' for x in v['walls'])}")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
-
-
-def _bounds(meta: dict, t: dict) -> list[str]:
-    """What the CPU times say about the best wall time each scenario could reach."""
-    cpus = meta["cpus"]
-    get = lambda sc, tool, k: t.get(sc, {}).get(tool, {}).get(k)  # noqa: E731
-    out = ["", "## What the CPU times allow", ""]
-    go_w, go_c, g_c = get("cold", "go", "wall"), get("cold", "go", "cpu"), get("cold", "gbl", "cpu")
-    pk_c, z9_w = get("packaging", "gbl", "cpu"), get("packaging", "zip9", "wall")
-    if go_w and go_c and g_c:
-        out.append(
-            f"- cold: the bare `go build` kept {go_c / (go_w * cpus):.0%} of the {cpus} CPUs busy "
-            f"({go_c:.1f} CPU s in {go_w:.1f} s); gbl needs {g_c:.1f} CPU s (the same build plus "
-            f"packaging: libdeflate level {meta.get('deflate_level', '?')} of every binary, and verify), so no overlap can finish it "
-            f"faster than {g_c / cpus:.1f} s = {g_c / cpus / go_w:.2f}× the bare build.")
-    if pk_c and z9_w:
-        out.append(
-            f"- packaging: gbl spends {pk_c:.1f} CPU s on {meta['functions']} zips; spread perfectly over "
-            f"{cpus} CPUs that is {pk_c / cpus:.1f} s = {pk_c / cpus / z9_w:.2f}× `zip -X -9`'s {z9_w:.1f} s.")
-    n_w, n_g = get("noop", "go", "wall"), get("noop", "gbl", "wall")
-    if n_w and n_g:
-        out.append(
-            f"- no-op: gbl's {n_g:.2f} s is Go's own no-op ({n_w:.2f} s, run while `go list` plans) "
-            f"plus Python: the interpreter, the CLI's imports (typer and rich) and gbl's own planning "
-            f"(`go list -find`, also run while the build runs); `pyinstrument -m gobuild_lambda build` "
-            f"shows the split.")
-    d_w, d_c, l_w = get("docker noop", "gbl", "wall"), get("docker noop", "gbl", "cpu"), get("local noop", "gbl", "wall")
-    if d_w and d_c and l_w:
-        out.append(
-            f"- docker: a warm no-op `gbl build --docker` takes {d_w:.2f} s, and gbl itself uses "
-            f"{d_c:.1f} CPU s of it (the container's processes are the daemon's, not counted); most of "
-            f"the {d_w - l_w:.1f} s more than local is the daemon creating and removing the build "
-            f"container. A dockerd on the vfs storage "
-            f"driver (the only one a daemon inside this sandbox can use) copies the image's whole root "
-            f"filesystem for every container; overlay2 does not, so there the gap should be far smaller "
-            f"(not measured here).")
-    return out
 
 
 def meta_of(bench: Bench, cmdline: str) -> dict:
