@@ -232,7 +232,7 @@ def test_small_project_workflow_builds_in_one_job_with_the_go_caches(tmp_path):
     cache = steps["Cache the Go build cache"]
     assert cache["uses"].startswith("actions/cache@")
     paths = cache["with"]["path"].strip().splitlines()
-    assert paths == ["${{ steps.go-env.outputs.build-cache }}", "${{ steps.go-env.outputs.mod-cache }}"]
+    assert paths == ["${{ steps.go-env.outputs.build-cache }}", "${{ steps.go-env.outputs.mod-cache }}", ".gbl"]
     assert "go env GOCACHE" in steps["Locate the Go caches"]["run"]
     assert "go env GOMODCACHE" in steps["Locate the Go caches"]["run"]
     assert "matrix" not in cache["with"]["key"]
@@ -255,6 +255,7 @@ def test_big_project_workflow_shards_the_build_and_merges(tmp_path):
     assert "Build" not in steps and "Verify" not in steps
     assert steps["Build shard"]["run"] == "gbl build --shard ${{ matrix.shard }}/3 --out dist-shard-${{ matrix.shard }}"
     cache = steps["Cache the Go build cache"]["with"]
+    assert cache["path"].strip().splitlines()[-1] == "services/api/.gbl"  # cache paths ignore working-directory
     # each shard keeps its own caches: parallel jobs saving one key would race, and a shard's links
     # are its own; every restore key stays within the shard
     assert "shard${{ matrix.shard }}of3-" in cache["key"]
