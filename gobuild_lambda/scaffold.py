@@ -12,9 +12,11 @@ first write, and each file is written atomically (a temporary file in its direct
 * ``Makefile``: ``build``, one target per function, ``verify``, ``invoke-<name>`` and ``clean``,
   each a call to gbl, so ``make build`` keeps working where hand-written rules used to be.
 * ``.github/workflows/gbl.yml`` (at the git repository's root, which is where GitHub reads it):
-  Go and Python set up, the Go build and module caches cached, ``gbl build``, ``gbl verify``,
-  ``gbl migrate --check`` when the project has SAM / CloudFormation templates, and ``dist/``
-  uploaded as an artifact.  When every function is arm64 it runs on an arm64 runner.
+  Go and Python set up, the Go build and module caches and ``.gbl/`` cached, ``gbl build``,
+  ``gbl verify``, ``gbl migrate --check`` when the project has SAM / CloudFormation templates, and
+  ``dist/`` uploaded as an artifact.  When every function is arm64 it runs on an arm64 runner.
+  Past ``SHARD_ABOVE`` functions the build is a ``--shard K/N`` matrix and a merge job
+  (``gbl manifest merge``, then ``gbl verify``); docs/ci.md says why.
 """
 
 from __future__ import annotations
