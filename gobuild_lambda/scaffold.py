@@ -12,9 +12,11 @@ first write, and each file is written atomically (a temporary file in its direct
 * ``Makefile``: ``build``, one target per function, ``verify``, ``invoke-<name>`` and ``clean``,
   each a call to gbl, so ``make build`` keeps working where hand-written rules used to be.
 * ``.github/workflows/gbl.yml`` (at the git repository's root, which is where GitHub reads it):
-  Go and Python set up, the Go build and module caches cached, ``gbl build``, ``gbl verify``,
-  ``gbl migrate --check`` when the project has SAM / CloudFormation templates, and ``dist/``
-  uploaded as an artifact.  When every function is arm64 it runs on an arm64 runner.
+  Go and Python set up, the Go build and module caches and ``.gbl/`` cached, ``gbl build``,
+  ``gbl verify``, ``gbl migrate --check`` when the project has SAM / CloudFormation templates, and
+  ``dist/`` uploaded as an artifact.  When every function is arm64 it runs on an arm64 runner.
+  Past ``SHARD_ABOVE`` functions the build is a ``--shard K/N`` matrix and a merge job
+  (``gbl manifest merge``, then ``gbl verify``); docs/ci.md says why.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ DIST_PACKAGE = "gobuild-lambda"  # what CI installs
 PYTHON_VERSION = "3.12"  # what CI installs gbl with
 ARM64_RUNNER = "ubuntu-24.04-arm"
 AMD64_RUNNER = "ubuntu-latest"
+# Past SHARD_ABOVE functions the workflow splits the build over a matrix of shard jobs, about
+# FUNCTIONS_PER_SHARD functions each, at most MAX_SHARDS (docs/ci.md says why these numbers).
+SHARD_ABOVE = 100
+FUNCTIONS_PER_SHARD = 100
+MAX_SHARDS = 8
 _FIXED_TARGETS = ("all", "build", "verify", "clean")
 
 # What each setting means, as gbl.toml shows it (config.py validates them).
@@ -363,7 +370,15 @@ def _workflow_context(plan: "Plan", repo: Path) -> dict[str, Any]:
         "python_version": PYTHON_VERSION,
         "pip_requirement": f"{DIST_PACKAGE}=={__version__}",
         "templates": templates,
+        "shards": workflow_shards(len(plan.functions)),
     }
+
+
+def workflow_shards(count: int) -> int:
+    """How many shard jobs the workflow splits ``count`` functions over (1: no matrix)."""
+    if count <= SHARD_ABOVE:
+        return 1
+    return min(MAX_SHARDS, -(-count // FUNCTIONS_PER_SHARD))
 
 
 # --------------------------------------------------------------------------------- writing
