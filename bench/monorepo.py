@@ -9,8 +9,10 @@ The tree looks like the repositories gbl replaces Makefiles in::
                                 DynamoDB and Kinesis streams, SNS or EventBridge, each with its
                                 own mix of standard-library imports (regexp, templates, XML,
                                 gzip, big numbers, HMAC, ...)
-    Makefile                    the two baselines gbl is measured against (bench/README.md):
-                                `make legacy` and `make perfn`
+    Makefile                    the baselines gbl is measured against (bench/README.md):
+                                `make legacy`, `make perfn` and `make blz`
+    template.yaml               an AWS SAM template with one AWS::Serverless::Function per
+                                function (BuildMethod go1.x, CodeUri cmd/<name>/): `sam build`
 
 Everything is a pure function of N (no randomness that varies between runs), so the same N gives
 the same tree, the same function names and the same binaries.  Importable (the tests build a
@@ -438,7 +440,9 @@ export CGO_ENABLED := 0
 GOBUILD := $(GO) build -trimpath -buildvcs=false -tags lambda.norpc -ldflags "-s -w"
 FUNCS := $(notdir $(wildcard cmd/*))
 
-.PHONY: legacy legacy-zip perfn FORCE
+BUILD_LAMBDA_ZIP ?= build-lambda-zip
+
+.PHONY: legacy legacy-zip perfn blz FORCE
 
 ## legacy: (a) one go build of ./cmd/..., then `zip -X -9` of every binary as bootstrap.
 legacy:
@@ -464,8 +468,43 @@ dist-perfn/%.zip: FORCE
 	if [ ! -f $@ ] || [ "$$sum" != "$$(cat build/$*/bootstrap.sha256 2>/dev/null)" ]; then \
 	  rm -f $@ && (cd build/$* && zip -q -X ../../$@ bootstrap) && echo "$$sum" > build/$*/bootstrap.sha256; fi
 
+## blz: the aws-lambda-go README's recipe in a loop: per function, go build to bootstrap, then
+## build-lambda-zip (github.com/aws/aws-lambda-go/cmd/build-lambda-zip) of that binary.
+blz:
+	mkdir -p dist-blz
+	set -e; for f in $(FUNCS); do \
+	  $(GOBUILD) -o build-blz/$$f/bootstrap ./cmd/$$f && \
+	  $(BUILD_LAMBDA_ZIP) -o dist-blz/$$f.zip build-blz/$$f/bootstrap >/dev/null; \
+	done
+
 FORCE:
 """
+
+
+def logical_id(name: str) -> str:
+    """The SAM template's logical ID of function ``name``: ``orders-create`` -> ``OrdersCreate``."""
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+def sam_template(names: list[str]) -> str:
+    """An AWS SAM template building every function with SAM's Go builder (no containers).
+
+    ``BuildMethod: go1.x`` with a ``provided.al2023`` runtime is how SAM builds Go for the OS-only
+    runtimes: ``go build`` in ``CodeUri`` into ``.aws-sam/build/<LogicalId>/bootstrap``.  SAM
+    passes no flags of its own beyond GOOS/GOARCH; the benchmark equalises them through
+    ``CGO_ENABLED=0`` and ``GOFLAGS`` (bench/run.py).
+    """
+    lines = ["AWSTemplateFormatVersion: '2010-09-09'",
+             "Transform: AWS::Serverless-2016-10-31",
+             "Description: the generated benchmark monorepo (gbl bench/monorepo.py)",
+             "Globals:", "  Function:", "    Runtime: provided.al2023", "    Handler: bootstrap",
+             "    Architectures: [x86_64]", "    MemorySize: 128", "    Timeout: 3",
+             "Resources:"]
+    for name in names:
+        lines += [f"  {logical_id(name)}:", "    Type: AWS::Serverless::Function",
+                  "    Metadata:", "      BuildMethod: go1.x",
+                  "    Properties:", f"      CodeUri: cmd/{name}/"]
+    return "\n".join(lines) + "\n"
 
 
 def generate(root: Path | str, functions: int, *, gbl_toml: str | None = None) -> Path:
@@ -477,7 +516,8 @@ def generate(root: Path | str, functions: int, *, gbl_toml: str | None = None) -
     _write(root / "go.mod", GO_MOD)
     _write(root / "go.sum", "")  # filled by tidy()
     _write(root / "Makefile", MAKEFILE)
-    _write(root / ".gitignore", "dist/\ndist-*/\nbuild/\n.legacy/\n.gbl/\n")
+    _write(root / ".gitignore", "dist/\ndist-*/\nbuild/\nbuild-*/\n.legacy/\n.gbl/\n.aws-sam/\n")
+    _write(root / "template.yaml", sam_template(names))
     _write(root / PLATFORM / "platform.go", platform_source())
     _write(root / BILLING / "billing.go", billing_source())
     for i, name in enumerate(names):
@@ -491,6 +531,9 @@ def add_function(root: Path | str, index: int) -> str:
     """Add function number ``index`` (0-based, as in :func:`function_names`) to a generated tree."""
     name = _name(index)
     _write(Path(root) / "cmd" / name / "main.go", function_source(index))
+    names = sorted(p.parent.name for p in (Path(root) / "cmd").glob("*/main.go"))
+    order = [_name(j) for j in range(MAX_FUNCTIONS)]
+    _write(Path(root) / "template.yaml", sam_template(sorted(names, key=order.index)))
     return name
 
 

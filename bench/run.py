@@ -38,7 +38,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,18 +46,27 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import monorepo  # noqa: E402
+import peers  # noqa: E402
+import rss  # noqa: E402
+import report  # noqa: E402
 
 GO_FLAGS = ("build", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w")
 DEFAULT_SCENARIOS = ("cold", "noop", "one-function", "shared-package", "packaging")
-ALL_SCENARIOS = DEFAULT_SCENARIOS + ("jobs", "scale", "docker")
+ALL_SCENARIOS = DEFAULT_SCENARIOS + ("jobs", "scale", "docker", "reproducible", "ci")
+ONCE = ("jobs", "scale", "docker", "reproducible", "ci")  # about shape, not medians: run 1 only
+PEERS = peers.PEER_TOOLS  # blz, sam, sam-par, sam-cached: dropped by --no-peers or when missing
 # Which tools each scenario times (baselines only where a target or the table needs them).
 TOOLS = {
-    "cold": ("gbl", "go", "legacy", "perfn"),
-    "noop": ("gbl", "go", "perfn"),
-    "one-function": ("gbl", "go", "perfn"),
-    "shared-package": ("gbl", "go", "perfn"),
+    "cold": ("gbl", "go", "legacy", "perfn") + PEERS,
+    "noop": ("gbl", "go", "perfn") + PEERS,
+    "one-function": ("gbl", "go", "perfn") + PEERS,
+    "shared-package": ("gbl", "go", "perfn") + PEERS,
     "packaging": ("gbl", "zip9"),
+    # one of each zipper: SAM's three modes share one builder and one zipper
+    "reproducible": ("gbl", "legacy", "perfn", "blz", "sam"),
+    "ci": ("gbl", "go"),
 }
+REPRO_FUNCTIONS = 6  # the reproducible scenario's tree: bytes, not speed, so a small one
 
 # Runs gbl's CLI in-process and reports its own peak RSS (KiB on Linux) at exit.
 _GBL_WRAPPER = r"""
@@ -88,6 +96,9 @@ class Sample:
     zip_bytes: int = 0
     note: str = ""
     load1: float = 0.0  # the machine's 1-minute load average when the sample ended
+    functions: int = 0  # how many functions the tool shipped (zips, or binaries for `go`)
+    changed: int = -1  # shared-package: how many shipped binaries changed (-1: not checked)
+    identical: int = -1  # reproducible: how many zips were byte-identical across the two builds
 
 
 class Bench:
@@ -113,8 +124,7 @@ class Bench:
     # ------------------------------------------------------------------------------ the trees
     def tree(self, tool: str, n: int | None = None) -> Path:
         n = n or self.args.functions
-        kind = "gbl" if tool == "gbl" else ("legacy" if tool in ("legacy", "zip9") else tool)
-        return self.work / f"n{n}" / kind
+        return self.work / f"n{n}" / _kind(tool)
 
     def prepare(self, n: int) -> None:
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "gobuild_lambda")],
@@ -128,7 +138,7 @@ class Bench:
         subprocess.run([self.go, "mod", "download"], cwd=template, env={**env, "GOFLAGS": "-mod=mod"},
                        capture_output=True, check=False)
         monorepo.tidy(template, env, go=self.go)
-        for kind in ("gbl", "go", "legacy", "perfn"):
+        for kind in ("gbl", "go", "legacy", "perfn") + tuple(t for t in PEERS if t in self.peers):
             shutil.copytree(template, self.work / f"n{n}" / kind)
 
     def fresh_cache(self) -> Path:
@@ -154,13 +164,19 @@ class Bench:
             return ["make", "-s", "-C", str(tree), "perfn", f"GO={self.go}"]
         if tool == "zip9":
             return ["make", "-s", "-C", str(tree), "legacy-zip"]
+        if tool == "blz":
+            return ["make", "-s", "-C", str(tree), "blz", f"GO={self.go}", f"BUILD_LAMBDA_ZIP={self.peers['blz']}"]
+        if tool in peers.SAM_TOOLS:
+            return [str(self.peers[tool]), "-c", peers.SAM_WRAPPER, *peers.SAM_FLAGS[tool]]
         raise ValueError(tool)
 
     def run(self, tool: str, scenario: str, tree: Path, cache: Path, *, jobs: int | None = None,
-            record: bool = True, extra: list[str] = ()) -> Sample:
+            record: bool = True, extra: list[str] = (), umask: int = -1) -> Sample:
         env = {**self.env, "GOCACHE": str(cache)}
         if tool in ("go",):
             env.update({"GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "0"})
+        if tool in peers.SAM_TOOLS:
+            env = peers.sam_env(env)
         rss_file = self.work / "rss.txt"
         rss_file.unlink(missing_ok=True)
         env["GBL_BENCH_RSS"] = str(rss_file)
@@ -168,8 +184,8 @@ class Bench:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-        poller = _WorkerRss(proc.pid) if tool == "gbl" else None
+                                text=True, umask=umask)
+        poller = rss.WorkerRss(proc.pid) if tool == "gbl" else None
         out, err = proc.communicate()
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -186,10 +202,10 @@ class Bench:
             s.relinked = sorted(f["name"] for f in doc["functions"] if f["relinked"])
             s.rezipped = sorted(f["name"] for f in doc["functions"] if f["rezipped"])
             s.zip_bytes = sum(f["size"] for f in doc["functions"])
-        elif tool in ("legacy", "zip9"):
-            s.zip_bytes = sum(p.stat().st_size for p in (tree / "dist-legacy").glob("*.zip"))
-        elif tool == "perfn":
-            s.zip_bytes = sum(p.stat().st_size for p in (tree / "dist-perfn").glob("*.zip"))
+        else:
+            s.zip_bytes = peers.zip_bytes(tool, tree)
+        d = peers.zip_dir(tool, tree) if tool != "go" else tree / "dist-bare"
+        s.functions = len([p for p in d.iterdir() if tool == "go" or p.suffix == ".zip"]) if d.is_dir() else 0
         if record:
             self.samples.append(s)
         self._log(s)
@@ -205,8 +221,10 @@ class Bench:
 
     # ------------------------------------------------------------------------------ states
     def clean(self, tool: str, tree: Path) -> None:
+        sam = (".aws-sam", "dist-sam")
         for name in {"gbl": ("dist", ".gbl"), "go": ("dist-bare",), "legacy": ("dist-legacy", ".legacy"),
-                     "perfn": ("build", "dist-perfn"), "zip9": ()}[tool]:
+                     "perfn": ("build", "dist-perfn"), "zip9": (), "blz": ("build-blz", "dist-blz"),
+                     "sam": sam, "sam-par": sam, "sam-cached": sam}[tool]:
             shutil.rmtree(tree / name, ignore_errors=True)
 
     def cold(self, tool: str, n: int, scenario: str = "cold", *, jobs=None, record=True) -> Sample:
@@ -226,19 +244,19 @@ class Bench:
 
     # --------------------------------------------------------------------------- scenarios
     def scenario_cold(self, r: int) -> None:
-        for tool in self.order(TOOLS["cold"], r):
+        for tool in self.order(self.tools("cold"), r):
             self.cold(tool, self.args.functions)
 
     def scenario_noop(self, r: int) -> None:
         n = self.args.functions
-        for tool in self.order(TOOLS["noop"], r):
+        for tool in self.order(self.tools("noop"), r):
             self.warm(tool, n, "noop-warmup", record=False)
             self.warm(tool, n, "noop")
 
     def scenario_one_function(self, r: int) -> None:
         n = self.args.functions
         name = monorepo.function_names(n)[n // 2]
-        for tool in self.order(TOOLS["one-function"], r):
+        for tool in self.order(self.tools("one-function"), r):
             self.warm(tool, n, "warmup", record=False)
             monorepo.edit_function(self.tree(tool, n), name, 1000 + r)
             s = self.warm(tool, n, "one-function")
@@ -246,15 +264,21 @@ class Bench:
                 s.note = f"expected only {name} relinked and re-zipped"
 
     def scenario_shared_package(self, r: int) -> None:
+        """Also the correctness check: every binary a tool ships must change with the package."""
         n = self.args.functions
-        for tool in self.order(TOOLS["shared-package"], r):
+        for tool in self.order(self.tools("shared-package"), r):
             self.warm(tool, n, "warmup", record=False)
+            before = peers.binary_digests(tool, self.tree(tool, n))
             monorepo.edit_platform(self.tree(tool, n), 1000 + r)
-            self.warm(tool, n, "shared-package")
+            s = self.warm(tool, n, "shared-package")
+            s.changed = peers.changed(before, peers.binary_digests(tool, self.tree(tool, n)))
+            if s.changed != len(before):
+                s.note = f"{len(before) - s.changed} of {len(before)} binaries unchanged (stale)"
+                print(f"    {tool}: {s.note}", file=sys.stderr, flush=True)
 
     def scenario_packaging(self, r: int, *, jobs=None, label="packaging") -> None:
         n = self.args.functions
-        tools = ("gbl",) if jobs else self.order(TOOLS["packaging"], r)
+        tools = ("gbl",) if jobs else self.order(self.tools("packaging"), r)
         for tool in tools:
             if tool == "gbl":
                 self.warm("gbl", n, "warmup", record=False)
@@ -325,7 +349,7 @@ class Bench:
     def fill_docker_modcache(self, tree: Path) -> None:
         """Containers have no network: copy the tree's modules into gbl's Docker module cache,
         offline, from the module cache the benchmark already filled."""
-        from gobuild_lambda import docker_build
+        from gobuild_lambda.builders import docker as docker_build
 
         modcache = docker_build.default_cache_dir(self.env) / docker_build.CACHE_GOMODCACHE
         proxy = Path(self.gomodcache) / "cache" / "download"
@@ -335,6 +359,82 @@ class Bench:
                  "GOPROXY": proxy.as_uri(), "GONOSUMDB": "*", "GOSUMDB": "off"},
         )
 
+    def scenario_reproducible(self, r: int) -> None:
+        """Each zipper twice on the same small tree, cold: at two paths, fresh copies (new mtimes),
+        umask 022 then 077.  Counts the zips that came out byte-identical."""
+        n = min(self.args.functions, REPRO_FUNCTIONS)
+        self.prepare(n)
+        for tool in self.tools("reproducible"):
+            digests = []
+            for umask, where in ((0o022, "a"), (0o077, "second/path")):
+                tree = self.work / "repro" / where / _kind(tool)
+                shutil.rmtree(tree, ignore_errors=True)
+                _checkout(self.work / f"n{n}" / "template", tree)
+                s = self.run(tool, f"reproducible-{umask:03o}", tree, self.fresh_cache(), umask=umask,
+                             record=False)
+                digests.append(peers.zip_digests(tool, tree))
+            s.scenario = "reproducible"
+            s.identical = sum(1 for k, v in digests[0].items() if digests[1].get(k) == v)
+            self.samples.append(s)
+            print(f"    {tool}: {s.identical} of {len(digests[0])} zips identical", file=sys.stderr, flush=True)
+
+    def scenario_ci(self, r: int) -> None:
+        """A CI job: a fresh checkout (every mtime new) built cold, then again with the Go build
+        cache (and for gbl its .gbl/) restored from that job, as actions/cache restores them."""
+        n = self.args.functions
+        name = monorepo.function_names(n)[n // 2]
+        for tool in self.order(self.tools("ci"), r):
+            base = self.work / "ci" / tool
+            shutil.rmtree(base, ignore_errors=True)
+            tree = base / "checkout"
+            _checkout(self.work / f"n{n}" / "template", tree)
+            self.run(tool, "ci cold", tree, self.fresh_cache())
+            saved_cache = self.work / "gocache" / str(self.cache_n)
+            saved_gbl = base / "saved-gbl"
+            if tool == "gbl":
+                shutil.copytree(tree / ".gbl", saved_gbl, symlinks=True)
+            variants = [("ci restored GOCACHE", False, False), ("ci restored GOCACHE, one function changed", False, True)]
+            if tool == "gbl":
+                variants[1:1] = [("ci restored GOCACHE + .gbl", True, False)]
+                variants.append(("ci restored GOCACHE + .gbl, one function changed", True, True))
+            for label, with_gbl, edit in variants:
+                shutil.rmtree(tree, ignore_errors=True)
+                _checkout(self.work / f"n{n}" / "template", tree)
+                if with_gbl:
+                    shutil.copytree(saved_gbl, tree / ".gbl", symlinks=True)
+                if edit:
+                    monorepo.edit_function(tree, name, 4000 + r)
+                cache = self.fresh_cache()
+                shutil.rmtree(cache)
+                shutil.copytree(saved_cache, cache, symlinks=True)
+                self.run(tool, label, tree, cache)
+
+    def tools(self, scenario: str) -> tuple[str, ...]:
+        """The scenario's tools, less the peers that are off (--no-peers) or not installed."""
+        only = self.args.tools
+        return tuple(t for t in TOOLS[scenario]
+                     if (t not in PEERS or t in self.peers) and (not only or t in only))
+
+    def setup_peers(self) -> None:
+        """Install (once, into --tools-dir) and locate the peers; say why any is missing."""
+        self.peers: dict[str, Path] = {}
+        self.versions: dict[str, str] = {}
+        if self.args.no_peers:
+            self.skipped["peers"] = "--no-peers"
+            return
+        tools = self.args.tools_dir
+        exe, why = peers.ensure_blz(tools, self.go, self.env)
+        if exe:
+            self.peers["blz"], self.versions["build-lambda-zip"] = exe, peers.BLZ_VERSION
+        else:
+            self.skipped["build-lambda-zip"] = why
+        py, version, why = peers.ensure_sam(tools)
+        if py:
+            self.peers.update({t: py for t in peers.SAM_TOOLS})
+            self.versions["sam"] = version
+        else:
+            self.skipped["sam build"] = why
+
     @staticmethod
     def order(tools, r: int):
         # Alternate who goes first so slow drift in the machine's load does not favour one tool.
@@ -343,74 +443,35 @@ class Bench:
     def main(self) -> int:
         self.skipped: dict[str, str] = {}
         t0 = time.perf_counter()
+        self.setup_peers()
         self.prepare(self.args.functions)
         for r in range(self.args.runs):
             print(f"run {r + 1}/{self.args.runs}", file=sys.stderr, flush=True)
             for sc in self.args.scenarios:
-                if sc in ("jobs", "scale", "docker") and r > 0:
+                if sc in ONCE and r > 0:
                     continue  # once is enough: they are about shape, not medians
                 getattr(self, "scenario_" + sc.replace("-", "_"))(r)
         self.elapsed = time.perf_counter() - t0
         return 0
 
 
-class _WorkerRss:
-    """Polls the peak RSS (VmHWM) of a process's children while it runs."""
-
-    def __init__(self, pid: int, interval: float = 0.05):
-        self.pid, self.interval, self.peak = pid, interval, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            for child in _children(self.pid):
-                if _is_python(child):
-                    self.peak = max(self.peak, _hwm_kib(child))
-            self._stop.wait(self.interval)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+def _kind(tool: str) -> str:
+    """Which copy of the tree a tool works on (zip9 packages legacy's binaries)."""
+    return "legacy" if tool == "zip9" else tool
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                out += [int(x) for x in fh.read().split()]
-    except OSError:
-        pass
-    return out
-
-
-def _is_python(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/comm") as fh:
-            return fh.read().strip().startswith("python")
-    except OSError:
-        return False
-
-
-def _hwm_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+def _checkout(src: Path, dst: Path) -> None:
+    """A fresh checkout of ``src``: the same files, every mtime new (as git clone writes them)."""
+    shutil.copytree(src, dst, copy_function=shutil.copyfile,
+                    ignore=shutil.ignore_patterns("dist*", "build*", ".gbl", ".legacy", ".aws-sam"))
 
 
 def docker_unavailable() -> str:
     try:
         import importlib.util
 
-        if importlib.util.find_spec("gobuild_lambda.docker_build") is None:
-            return "gobuild_lambda.docker_build does not exist yet (the Docker issue has not landed)"
+        if importlib.util.find_spec("gobuild_lambda.builders.docker") is None:
+            return "gobuild_lambda.builders.docker does not exist yet (the Docker issue has not landed)"
     except ImportError as exc:
         return str(exc)
     if shutil.which("docker") is None and not Path("/var/run/docker.sock").exists():
@@ -439,6 +500,9 @@ def summarize(samples: list[Sample]) -> dict:
             "relinked": ss[-1].relinked,
             "rezipped": ss[-1].rezipped,
             "notes": sorted({s.note for s in ss if s.note}),
+            "functions": ss[-1].functions,
+            "changed": min(s.changed for s in ss),  # the worst run: one stale build is one too many
+            "identical": min(s.identical for s in ss),
         }
     return table
 
@@ -487,7 +551,8 @@ def render(meta: dict, t: dict) -> str:
     lines = [
         "# Performance",
         "",
-        "gbl against the Makefiles it replaces, on one generated monorepo, measured by",
+        "gbl against the Makefiles it replaces (and, below, against `sam build` and `build-lambda-zip`),",
+        "on one generated monorepo, measured by",
         "[`bench/run.py`](../bench/run.py); what each tool and scenario is: [bench/README.md](../bench/README.md).",
         "This file is written by that script (`make bench`); edit the script, not this file.",
         "",
@@ -580,9 +645,12 @@ def render(meta: dict, t: dict) -> str:
         for sc in sorted(docker):
             g = t[sc]["gbl"]
             lines.append(f"| {sc} | {g['wall']:.2f} s | {g['cpu']:.1f} s |")
+    lines += report.peers_section(meta, t)
+    lines += report.correctness_section(meta, t)
+    lines += report.ci_section(meta, t)
     for sc, why in meta.get("skipped", {}).items():
         lines += ["", f"Skipped `{sc}`: {why}."]
-    lines += _bounds(meta, t)
+    lines += report.bounds(meta, t)
     lines += ["", "## How gbl gets there", "",
               "- One `go build -o DIR/ pkg...` per group of functions with equal settings, into a stable",
               "  directory under `.gbl/build/`: Go compiles shared packages once, links in parallel, and",
@@ -613,43 +681,6 @@ def render(meta: dict, t: dict) -> str:
     return "\n".join(lines)
 
 
-def _bounds(meta: dict, t: dict) -> list[str]:
-    """What the CPU times say about the best wall time each scenario could reach."""
-    cpus = meta["cpus"]
-    get = lambda sc, tool, k: t.get(sc, {}).get(tool, {}).get(k)  # noqa: E731
-    out = ["", "## What the CPU times allow", ""]
-    go_w, go_c, g_c = get("cold", "go", "wall"), get("cold", "go", "cpu"), get("cold", "gbl", "cpu")
-    pk_c, z9_w = get("packaging", "gbl", "cpu"), get("packaging", "zip9", "wall")
-    if go_w and go_c and g_c:
-        out.append(
-            f"- cold: the bare `go build` kept {go_c / (go_w * cpus):.0%} of the {cpus} CPUs busy "
-            f"({go_c:.1f} CPU s in {go_w:.1f} s); gbl needs {g_c:.1f} CPU s (the same build plus "
-            f"packaging: libdeflate level {meta.get('deflate_level', '?')} of every binary, and verify), so no overlap can finish it "
-            f"faster than {g_c / cpus:.1f} s = {g_c / cpus / go_w:.2f}× the bare build.")
-    if pk_c and z9_w:
-        out.append(
-            f"- packaging: gbl spends {pk_c:.1f} CPU s on {meta['functions']} zips; spread perfectly over "
-            f"{cpus} CPUs that is {pk_c / cpus:.1f} s = {pk_c / cpus / z9_w:.2f}× `zip -X -9`'s {z9_w:.1f} s.")
-    n_w, n_g = get("noop", "go", "wall"), get("noop", "gbl", "wall")
-    if n_w and n_g:
-        out.append(
-            f"- no-op: gbl's {n_g:.2f} s is Go's own no-op ({n_w:.2f} s, run while `go list` plans) "
-            f"plus Python: the interpreter, the CLI's imports (typer and rich) and gbl's own planning "
-            f"(`go list -find`, also run while the build runs); `pyinstrument -m gobuild_lambda build` "
-            f"shows the split.")
-    d_w, d_c, l_w = get("docker noop", "gbl", "wall"), get("docker noop", "gbl", "cpu"), get("local noop", "gbl", "wall")
-    if d_w and d_c and l_w:
-        out.append(
-            f"- docker: a warm no-op `gbl build --docker` takes {d_w:.2f} s, and gbl itself uses "
-            f"{d_c:.1f} CPU s of it (the container's processes are the daemon's, not counted); most of "
-            f"the {d_w - l_w:.1f} s more than local is the daemon creating and removing the build "
-            f"container. A dockerd on the vfs storage "
-            f"driver (the only one a daemon inside this sandbox can use) copies the image's whole root "
-            f"filesystem for every container; overlay2 does not, so there the gap should be far smaller "
-            f"(not measured here).")
-    return out
-
-
 def meta_of(bench: Bench, cmdline: str) -> dict:
     a = bench.args
     loads = sorted(s.load1 for s in bench.samples) or [0.0]
@@ -660,6 +691,7 @@ def meta_of(bench: Bench, cmdline: str) -> dict:
         "go": _go_version(bench), "python": platform.python_version(),
         "deflate_level": _deflate_level(), "typer": _version_of("typer"),
         "load_median": statistics.median(loads), "load_max": loads[-1], "skipped": bench.skipped,
+        "versions": bench.versions, "repro_functions": min(a.functions, REPRO_FUNCTIONS),
     }
 
 
@@ -700,6 +732,14 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", type=Path, help="where the trees and caches go (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--render-from", type=Path, help="only re-render the report from a --json file")
+    ap.add_argument("--tools", type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+                    help="only these tools (comma-separated: gbl, go, legacy, perfn, zip9, blz, sam, sam-par, "
+                         "sam-cached), e.g. to re-measure one peer")
+    ap.add_argument("--no-peers", action="store_true",
+                    help="leave out the peers (sam build, build-lambda-zip): gbl and the Makefiles only")
+    ap.add_argument("--tools-dir", type=Path, default=HERE / ".tools",
+                    help="where the peers are installed on first use: sam-venv/ (aws-sam-cli from PyPI) and "
+                         "gobin/ (build-lambda-zip); default bench/.tools (git-ignored)")
     args = ap.parse_args(argv)
     cmdline = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.quick:

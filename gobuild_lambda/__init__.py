@@ -9,8 +9,12 @@ The public library API (the CLI is a thin layer over it)::
     gbl.zip_binary("bootstrap", "fn.zip")       # -> Packaged: the deterministic packager alone
     gbl.init("path/to/module")                  # -> WrittenFile per file: gbl.toml, Makefile, CI
     gbl.invoke("path/to/module", "api", event=b'{}')  # -> InvokeResult: run once in the emulator
+    gbl.diff("path/to/module")                  # -> DiffReport: manifest vs deployed (needs boto3)
+    gbl.deploy("path/to/module")                # -> DeployReport: update only changed functions
 
-Imports are lazy so ``gbl --help`` and no-op builds start fast.
+Imports are lazy so ``gbl --help`` and no-op builds start fast (and never import boto3).
+The deploy code lives in ``deployment.py``: a submodule named ``deploy`` would shadow
+``gbl.deploy()`` once imported.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ _EXPORTS = {
     "InvokeResult": ("invoker", "InvokeResult"),
     "render_example": ("invoker", "render_example"),
     "Emulator": ("emulator", "Emulator"),
+    "diff": ("deployment", "diff"),
+    "deploy": ("deployment", "deploy"),
+    "DiffReport": ("deployment", "DiffReport"),
+    "DeployReport": ("deployment", "DeployReport"),
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

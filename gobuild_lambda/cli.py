@@ -78,7 +78,7 @@ def plan_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list directories that are not functions, and why."),
 ) -> None:
     """Show the functions found and the settings each will be built with."""
-    from .docker_build import default_image
+    from .builders.docker import default_image
     from .pipeline import make_plan
 
     plan = make_plan(project, arch=_check_arch(arch))
@@ -184,6 +184,8 @@ def build_cmd(
             status.update(text)
         elif ev.kind in ("lock-wait", "pull", "download", "cleanup") and not as_json:
             err.print(text)  # a CI log still shows waits, pulls and module downloads
+        elif ev.kind == "waiting":
+            err.print(ev.detail, markup=False)  # a hanging `go` is never silent, even with --json
 
     if status is not None:
         status.start()
@@ -570,6 +572,138 @@ def manifest_merge_cmd(
     _stdout().print(f"wrote {path}")
 
 
+# ------------------------------------------------------------------------------ diff / deploy
+OutOpt = typer.Option(None, "--out", "-o", help="The build's output directory (default: DIR/dist).")
+
+
+@app.command("diff")
+def diff_cmd(
+    names: Optional[List[str]] = typer.Argument(None, help="Functions to compare (default: all in the manifest)."),
+    project: Path = ProjectOpt,
+    out: Optional[Path] = OutOpt,
+    as_json: bool = JsonOpt,
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when any function differs (changed or missing), like git diff."),
+) -> None:
+    """Compare dist/manifest.json with the deployed functions' CodeSha256 and architecture."""
+    from .deployment import diff
+
+    report = diff(project, names=names or (), out_dir=out)
+    _print_diff(report, as_json)
+    errs = report.errors
+    if errs:
+        cls = errors.AwsAccessError if any(e.kind == "access" for e in errs) else errors.DeployFailed
+        raise cls(f"{len(errs)} function(s) cannot be compared: " + ", ".join(e.target.function for e in errs),
+                  hint=errs[0].hint)
+    if exit_code and report.differs:
+        sys.exit(errors.EXIT_DIFFERS)
+
+
+def _diff_json(d) -> dict:
+    t = d.target
+    return {
+        "function": t.function, "lambda_name": t.lambda_name, "status": d.status,
+        "arch": t.architecture, "deployed_arch": d.deployed_arch, "arch_differs": d.arch_differs,
+        "code_sha256": t.code_sha256, "deployed_code_sha256": d.deployed_code_sha256,
+        "size": t.size, "error": d.error or None, "hint": d.hint or None, "warnings": list(d.warnings),
+    }
+
+
+def _print_diff(report, as_json: bool) -> None:
+    from .deployment import OUTPUT_VERSION
+
+    if as_json:
+        typer.echo(json.dumps({
+            "version": OUTPUT_VERSION, "out_dir": str(report.out_dir), "differs": report.differs,
+            "functions": [_diff_json(d) for d in report.functions],
+        }, indent=2))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"{report.out_dir} vs Lambda", title_justify="left")
+    for col in ("function", "lambda name", "status", "arch", "CodeSha256 (built)", "CodeSha256 (deployed)"):
+        table.add_column(col)
+    colour = {"changed": "yellow", "unchanged": "green", "missing": "red", "error": "red"}
+    for d in report.functions:
+        arch = d.target.architecture + (f" (deployed {d.deployed_arch})" if d.arch_differs else "")
+        table.add_row(escape(d.target.function), escape(d.target.lambda_name),
+                      f"[{colour[d.status]}]{d.status}[/]", arch, d.target.code_sha256,
+                      escape(d.deployed_code_sha256 or "-"))
+    _stdout().print(table)
+    _print_function_notes(report.functions)
+
+
+def _print_function_notes(items) -> None:
+    from rich.markup import escape
+
+    err = _stderr()
+    for item in items:
+        for w in getattr(item, "warnings", ()) or getattr(getattr(item, "diff", None), "warnings", ()):
+            err.print(f"[yellow]warning:[/] function {escape(item.target.function)}: {escape(w)}")
+        if item.error:
+            err.print(f"[red]error:[/] {escape(item.error)}")
+            if item.hint:
+                err.print(f"  [cyan]hint:[/] {escape(item.hint)}")
+
+
+@app.command("deploy")
+def deploy_cmd(
+    names: Optional[List[str]] = typer.Argument(None, help="Functions to deploy (default: all)."),
+    project: Path = ProjectOpt,
+    out: Optional[Path] = OutOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be updated; change nothing in AWS."),
+    publish: bool = typer.Option(False, "--publish", help="Publish a version of each updated function."),
+    alias: Optional[str] = typer.Option(None, "--alias", help="Point this alias at each published version (implies --publish; created if missing)."),
+    no_build: bool = typer.Option(False, "--no-build", help="Deploy the manifest as it is (e.g. after gbl manifest merge); do not run gbl build first."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Build if needed, then UpdateFunctionCode for exactly the functions whose code changed."""
+    from .deployment import deploy
+
+    try:
+        report = deploy(project, names=names or (), out_dir=out, build=not no_build, dry_run=dry_run,
+                        publish=publish, alias=alias)
+    except (errors.BuildFailed, errors.VerifyFailed) as exc:
+        if exc.report is not None:
+            _print_report(exc.report, as_json)
+        raise
+    except (errors.AwsAccessError, errors.DeployFailed, errors.FunctionMissing) as exc:
+        if getattr(exc, "report", None) is not None:
+            _print_deploy(exc.report, as_json)
+        raise
+    _print_deploy(report, as_json)
+
+
+def _print_deploy(report, as_json: bool) -> None:
+    from .deployment import OUTPUT_VERSION
+
+    if as_json:
+        typer.echo(json.dumps({
+            "version": OUTPUT_VERSION, "out_dir": str(report.out_dir), "dry_run": report.dry_run,
+            "functions": [
+                {**_diff_json(f.diff), "action": f.action, "upload": f.upload or None,
+                 "published_version": f.version, "alias": f.alias,
+                 "error": f.error or None, "hint": f.hint or None}
+                for f in report.functions
+            ],
+        }, indent=2))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    title = f"{report.out_dir} -> Lambda" + (" (dry run: nothing changed)" if report.dry_run else "")
+    table = Table(title=title, title_justify="left")
+    for col in ("function", "lambda name", "arch", "action", "upload", "version"):
+        table.add_column(col)
+    colour = {"updated": "green", "would-update": "yellow", "unchanged": "dim", "missing": "red", "failed": "red"}
+    for f in report.functions:
+        version = (f.version or "") + (f" ({f.alias})" if f.alias and f.version else "")
+        table.add_row(escape(f.target.function), escape(f.target.lambda_name), f.target.architecture,
+                      f"[{colour.get(f.action, 'white')}]{f.action}[/]", escape(f.upload or "-"), version or "-")
+    _stdout().print(table)
+    _print_function_notes(report.functions)
+
+
 # ---------------------------------------------------------------------------------------- main
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point: run the app and map every expected error to its exit code.
@@ -578,26 +712,54 @@ def main(argv: Optional[List[str]] = None) -> None:
     print the usage and exit 2 (= EXIT_USAGE) without gbl touching click, which typer >= 0.26
     vendors.  gbl's errors propagate out of the app and are mapped here.
     """
-    import signal
-
-    def _terminate(signum, frame):  # SIGTERM unwinds like Ctrl-C: finally blocks clean up
-        raise KeyboardInterrupt
-
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _terminate)
     try:
+        _install_signal_handlers()
         app(args=argv, prog_name="gbl", standalone_mode=True)
     except SystemExit as exc:
         if exc.code == errors.EXIT_INTERRUPTED:  # typer's standalone mode: Ctrl-C exits 130
-            _stderr().print("[red]interrupted[/]")
+            _interrupted()
         raise
     except KeyboardInterrupt:
-        _stderr().print("[red]interrupted[/]")
-        sys.exit(errors.EXIT_INTERRUPTED)
+        _interrupted()
     except errors.GblError as exc:
         _print_error(exc)
         sys.exit(exc.exit_code)
     sys.exit(errors.EXIT_OK)
+
+
+def _interrupted() -> None:
+    """Say so, stop what is still running, and exit 130.
+
+    ``os._exit``, not ``sys.exit``: a KeyboardInterrupt that landed inside an ``exec`` of a string
+    (dataclasses do that while a module imports) makes CPython end the process by SIGINT (exit
+    -2) whatever ``sys.exit`` says.  Every ``finally`` has run by now; only the children remain.
+    """
+    from . import children
+
+    try:
+        print("interrupted", file=sys.stderr)
+        children.stop_all()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(errors.EXIT_INTERRUPTED)
+
+
+def _install_signal_handlers() -> None:
+    """SIGINT and SIGTERM (sent by Ctrl-C, `timeout`, a CI runner) first stop every process gbl
+    started (their whole process groups: `go build` and its compilers), then unwind like Ctrl-C
+    so `finally` blocks clean up; the exit code is 130."""
+    import signal
+
+    from . import children
+
+    def _stop(signum, frame):
+        children.interrupt_all()
+        raise KeyboardInterrupt
+
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
 
 
 def _print_error(exc: errors.GblError) -> None:

@@ -83,6 +83,7 @@ class FunctionConfig:
     key: str  # the table name: a default function name, or a package dir like "cmd/a/worker"
     name: str | None
     settings: Settings
+    function_name: str | None = None  # gbl deploy: the Lambda function's name (no prefix added)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,15 @@ class DiscoverConfig:
 
 
 @dataclass(frozen=True)
+class DeployConfig:
+    """[deploy]: how gbl diff / deploy name functions and where large zips go."""
+
+    prefix: str = ""  # Lambda name = prefix + gbl's name, e.g. "prod-"
+    s3_bucket: str | None = None  # zips over the direct-upload limit go through this bucket
+    s3_prefix: str = ""  # key prefix in s3_bucket, e.g. "lambda/"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None  # None when the project has no gbl.toml
     defaults: Settings = BUILT_IN
@@ -121,6 +131,7 @@ class Config:
     # [defaults] as written (unset keys None): a template's Architectures / Runtime yield only to
     # what gbl.toml or a flag really sets, never to the built-in defaults.
     file_defaults: Settings = field(default_factory=Settings)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
 
     def function(self, key: str) -> FunctionConfig | None:
         for fc in self.functions:
@@ -152,7 +163,11 @@ _SETTING_KEYS = {
     "memory": "the memory size in MB gbl invoke reports to the function (128 to 10240)",
     "timeout": "the timeout in seconds for gbl invoke (1 to 900)",
 }
-_FUNCTION_KEYS = {"name": "the function's name (the zip is <name>.zip)", **_SETTING_KEYS}
+_FUNCTION_KEYS = {
+    "name": "the function's name (the zip is <name>.zip)",
+    "function_name": "the deployed Lambda function's name or ARN for gbl deploy ([deploy] prefix is not added)",
+    **_SETTING_KEYS,
+}
 _DOCKER_KEYS = {
     "network": 'a Docker network mode for build containers, e.g. "none"',
     "netrc": "true to mount ~/.netrc read-only into build containers",
@@ -170,7 +185,12 @@ _DISCOVER_KEYS = {
     "exclude": 'a list of `go list` patterns to leave out, e.g. ["./cmd/tools/..."]',
     "modules": 'a list of module directories (globs) relative to the project, e.g. ["functions/*"]',
 }
-_TOP_KEYS = ("defaults", "functions", "docker", "invoke", "discover")
+_DEPLOY_KEYS = {
+    "prefix": 'a prefix for every Lambda function name, e.g. "prod-" (letters, digits, "-", "_")',
+    "s3_bucket": "an S3 bucket (in the functions' region) for zips over the direct-upload limit",
+    "s3_prefix": 'a key prefix inside s3_bucket, e.g. "lambda/"',
+}
+_TOP_KEYS = ("defaults", "functions", "docker", "invoke", "discover", "deploy")
 # Build environment gbl decides itself; a user setting it in `env` would break the contract.
 _RESERVED_ENV = ("GOOS", "GOARCH", "CGO_ENABLED")
 
@@ -217,7 +237,14 @@ def _from_dict(data: Mapping[str, Any], path: Path) -> Config:
                 where=str(path),
             )
         settings = _settings(table, where, path, allow_name=True)
-        functions.append(FunctionConfig(key=key, name=name, settings=settings))
+        function_name = table.get("function_name")
+        if function_name is not None and not _valid_lambda_name(function_name):
+            raise ConfigError(
+                f"`{where}.function_name` must be a Lambda function name (1-64 letters, digits, "
+                f"'-' or '_') or a function ARN, got {function_name!r}",
+                where=str(path),
+            )
+        functions.append(FunctionConfig(key=key, name=name, settings=settings, function_name=function_name))
     docker = _simple(
         _table(data, "docker", path), "docker", path, _DOCKER_KEYS,
         {"network": str, "netrc": bool, "ssh_agent": bool, "cache_dir": str},
@@ -226,8 +253,10 @@ def _from_dict(data: Mapping[str, Any], path: Path) -> Config:
         _table(data, "invoke", path), "invoke", path, _INVOKE_KEYS,
         {"emulator": str, "qemu_aarch64": str, "qemu_x86_64": str},
     )
+    deploy = _deploy(_table(data, "deploy", path), path)
     return Config(
         path=path,
+        deploy=deploy,
         defaults=defaults.over(BUILT_IN),
         functions=tuple(functions),
         docker=DockerConfig(**docker),
@@ -272,6 +301,32 @@ def _relative_inside(item: str) -> bool:
     return not item.startswith(("/", "\\")) and ":" not in item and ".." not in parts
 
 
+def _deploy(table: dict, path: Path) -> DeployConfig:
+    values = _simple(table, "deploy", path, _DEPLOY_KEYS, {"prefix": str, "s3_bucket": str, "s3_prefix": str})
+    prefix = values.get("prefix", "")
+    if prefix and not _valid_lambda_name(prefix):
+        raise ConfigError(f"`deploy.prefix` must be {_DEPLOY_KEYS['prefix']}, got {prefix!r}", where=str(path))
+    bucket = values.get("s3_bucket")
+    if bucket is not None and (not bucket or "/" in bucket or bucket.startswith("s3:")):
+        raise ConfigError(
+            f"`deploy.s3_bucket` must be a bucket name (no s3://, no '/'), got {bucket!r}",
+            where=str(path), hint='put a key prefix in `deploy.s3_prefix`, e.g. "lambda/"',
+        )
+    if values.get("s3_prefix", "").startswith("/"):
+        raise ConfigError(f"`deploy.s3_prefix` must not start with '/', got {values['s3_prefix']!r}",
+                          where=str(path))
+    return DeployConfig(**values)
+
+
+def _valid_lambda_name(name) -> bool:
+    if not isinstance(name, str) or not name:
+        return False
+    if name.startswith("arn:"):  # arn:aws:lambda:REGION:ACCOUNT:function:NAME
+        parts = name.split(":")
+        return len(parts) == 7 and parts[2] == "lambda" and parts[5] == "function" and _valid_lambda_name(parts[6])
+    return len(name) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in name)
+
+
 def _valid_name(name: str) -> bool:
     # Lambda function names allow letters, digits, '-' and '_'; Go dirs may add '.'.
     return bool(name) and all(c.isalnum() or c in "._-" for c in name) and name not in (".", "..")
@@ -306,7 +361,7 @@ def _settings(table: dict, where: str, path: Path, *, allow_name: bool) -> Setti
         full = f"{where}.{key}"
         if key not in allowed:
             raise _unknown(path, full, allowed, prefix=where)
-        if key == "name":
+        if key in ("name", "function_name"):
             continue
         if key in ("arch", "runtime", "builder"):
             choices = {"arch": ARCHES, "runtime": RUNTIMES, "builder": BUILDERS}[key]

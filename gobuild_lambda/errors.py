@@ -20,6 +20,12 @@ EXIT_FUNCTION_ERROR = 7  # gbl invoke: the handler returned an error or crashed
 EXIT_TIMEOUT = 8  # gbl invoke: the handler ran past --timeout
 EXIT_MIGRATE_CHECK = 9  # gbl migrate --check: a template still uses go1.x
 EXIT_OUTPUT = 10  # cannot write output (permissions, disk full, lock held)
+# gbl diff --exit-code: something differs (git's convention).  Only that command and flag use it;
+# elsewhere 1 is EXIT_INTERNAL, which also prints a traceback.
+EXIT_DIFFERS = 1
+EXIT_AWS_ACCESS = 11  # gbl diff / deploy: no or bad AWS credentials, access denied, no region, unreachable
+EXIT_DEPLOY_FAILED = 12  # gbl deploy: an update / upload / publish / alias failed; not a zip function
+EXIT_FUNCTION_MISSING = 13  # gbl deploy: a function is not deployed in Lambda (the others were)
 EXIT_INTERRUPTED = 130  # SIGINT / SIGTERM
 
 
@@ -112,3 +118,33 @@ class OutputError(GblError):
     """Output cannot be written: permissions, disk full, or another gbl holds the lock."""
 
     exit_code = EXIT_OUTPUT
+
+
+class AwsAccessError(GblError):
+    """gbl diff / deploy: AWS cannot be used (credentials, permissions, region, endpoint)."""
+
+    exit_code = EXIT_AWS_ACCESS
+
+    def __init__(self, message: str, *, hint: str | None = None, where: str | None = None, report=None):
+        super().__init__(message, hint=hint, where=where)
+        self.report = report
+
+
+class DeployFailed(GblError):
+    """gbl deploy: at least one function could not be updated; ``report`` says what was done."""
+
+    exit_code = EXIT_DEPLOY_FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None, report=None):
+        super().__init__(message, hint=hint)
+        self.report = report
+
+
+class FunctionMissing(GblError):
+    """gbl deploy: at least one function does not exist in Lambda; the others were deployed."""
+
+    exit_code = EXIT_FUNCTION_MISSING
+
+    def __init__(self, message: str, *, hint: str | None = None, report=None):
+        super().__init__(message, hint=hint)
+        self.report = report

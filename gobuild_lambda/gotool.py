@@ -10,10 +10,11 @@ import json
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
+from . import children
 from .errors import PlanError, ToolMissing
 
 GO_INSTALL_HINT = "install Go from https://go.dev/dl/ and make sure `go` is on PATH"
@@ -25,6 +26,12 @@ class GoTool:
 
     exe: str
     base_env: tuple[tuple[str, str], ...]
+    # Told, every few seconds, what a slow `go` is doing ("waiting for `go build` of api: ...").
+    on_wait: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+
+    def reporting(self, on_wait: Callable[[str], None] | None) -> "GoTool":
+        """This tool, telling ``on_wait`` what it waits for while a ``go`` runs long."""
+        return replace(self, on_wait=on_wait)
 
     @property
     def env(self) -> dict[str, str]:
@@ -44,40 +51,52 @@ class GoTool:
         overrides: Mapping[str, str] | None = None,
         check: bool = False,
     ) -> subprocess.CompletedProcess:
+        proc = self.popen(args, cwd=cwd, overrides=overrides)
+        out, err = self.wait(proc)
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        if check and done.returncode != 0:
+            raise _go_failure(done, args, cwd, self)
+        return done
+
+    def popen(
+        self, args: Sequence[str], *, cwd: Path, overrides: Mapping[str, str] | None = None
+    ) -> subprocess.Popen:
+        """Start ``go args`` in its own process group; it dies with gbl (see children.py)."""
         try:
-            proc = subprocess.run(
+            return children.spawn(
                 [self.exe, *args],
                 cwd=cwd,
                 env=self.environ(overrides),
-                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
                 encoding="utf-8",
                 errors="replace",
             )
         except FileNotFoundError as exc:  # vanished between find() and now
             raise ToolMissing(f"`{self.exe}` cannot be run: {exc}", hint=GO_INSTALL_HINT) from exc
-        if check and proc.returncode != 0:
-            raise _go_failure(proc, args, cwd)
-        return proc
 
-    def popen(
-        self, args: Sequence[str], *, cwd: Path, overrides: Mapping[str, str] | None = None
-    ) -> subprocess.Popen:
-        return subprocess.Popen(
-            [self.exe, *args],
-            cwd=cwd,
-            env=self.environ(overrides),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
+    def wait(
+        self, proc: subprocess.Popen, *, describe: str | None = None, poll: float | None = None,
+        on_poll: Callable[[], None] | None = None,
+    ) -> tuple[str, str]:
+        """Wait for a ``go`` started by :meth:`popen`; say what is waited for while it runs long."""
+        return children.wait_output(
+            proc, describe=describe or describe_command(proc.args), report=self.on_wait,
+            poll=poll, on_poll=on_poll,
         )
 
     def version(self, cwd: Path) -> str:
         """``go1.23.4``-style version of this toolchain (as selected for ``cwd``)."""
         proc = self.run(["env", "GOVERSION"], cwd=cwd, check=True)
         return proc.stdout.strip()
+
+
+def describe_command(argv: Sequence[str], limit: int = 120) -> str:
+    """``go list -m -json`` for messages: the command without its path, shortened."""
+    text = " ".join(["go", *list(argv)[1:]])
+    return f"`{text if len(text) <= limit else text[: limit - 3] + '...'}`"
 
 
 def find(env: Mapping[str, str], exe: str | None = None) -> GoTool:
@@ -95,8 +114,9 @@ def find(env: Mapping[str, str], exe: str | None = None) -> GoTool:
 _REQUIRES_GO = re.compile(r"requires go >= ?([0-9.]+\S*)|go\.mod requires go >= ([0-9.]+\S*)")
 
 
-def _go_failure(proc: subprocess.CompletedProcess, args: Sequence[str], cwd: Path) -> Exception:
-    err = (proc.stderr or proc.stdout).strip()
+def _go_failure(proc: subprocess.CompletedProcess, args: Sequence[str], cwd: Path,
+                go: GoTool | None = None) -> Exception:
+    err = (proc.stderr or proc.stdout or "").strip()
     m = _REQUIRES_GO.search(err)
     if m:
         need = m.group(1) or m.group(2)
@@ -105,7 +125,48 @@ def _go_failure(proc: subprocess.CompletedProcess, args: Sequence[str], cwd: Pat
             where=str(cwd / "go.mod"),
             hint=f"install Go {need} or newer, or allow GOTOOLCHAIN=auto to fetch it",
         )
+    if _GOFLAGS_ERROR in err:
+        return _goflags_error(err, go)
+    if not err:
+        return _silent_failure(proc, args, cwd, go)
     return PlanError(f"`go {' '.join(args)}` failed:\n{err}", where=str(cwd))
+
+
+# What cmd/go prints (then exits 1) when GOFLAGS holds something it does not accept.
+_GOFLAGS_ERROR = "parsing $GOFLAGS:"
+
+
+def _goflags_error(err: str, go: GoTool | None) -> PlanError:
+    line = next((x for x in err.splitlines() if _GOFLAGS_ERROR in x), err.splitlines()[0])
+    value = go.env.get("GOFLAGS") if go is not None else None
+    shown = f"GOFLAGS={value!r}" if value is not None else "GOFLAGS (set with `go env -w`)"
+    return PlanError(
+        f"Go rejected {shown}: {line.strip()}",
+        where="environment variable GOFLAGS" if value is not None else "`go env GOFLAGS`",
+        hint="fix or unset GOFLAGS (`unset GOFLAGS` in this shell or CI step, or `go env -u GOFLAGS` "
+        "if it was set with `go env -w`); gbl passes it to every go command. go.mod is not the problem",
+    )
+
+
+def _silent_failure(proc, args: Sequence[str], cwd: Path, go: GoTool | None) -> ToolMissing:
+    exe = go.exe if go is not None else "go"
+    return ToolMissing(
+        f"`go {' '.join(args)}` failed (exit code {proc.returncode}) without printing a word",
+        where=exe,
+        hint=f"run `{exe} {' '.join(args)}` in {cwd} yourself; if it says nothing either, this Go "
+        "installation (or the program GBL_GO names) is broken: reinstall Go from https://go.dev/dl/",
+    )
+
+
+def _not_json(what: str, text: str, exc: ValueError, go: GoTool | None) -> ToolMissing:
+    exe = go.exe if go is not None else "go"
+    head = text.strip().splitlines()[0][:200] if text.strip() else text[:200]
+    return ToolMissing(
+        f"`{what}` printed something that is not JSON ({exc.msg} at character {exc.pos}): {head!r}",
+        where=exe,
+        hint="gbl needs the Go toolchain itself: check that `go` on PATH (or GBL_GO) is not a "
+        "wrapper that prints its own text on stdout, and that `go list -json` works",
+    )
 
 
 def module_info(go: GoTool, project_dir: Path) -> dict:
@@ -114,8 +175,8 @@ def module_info(go: GoTool, project_dir: Path) -> dict:
     if proc.returncode != 0:
         err = proc.stderr.strip()
         m = _REQUIRES_GO.search(err)
-        if m:
-            raise _go_failure(proc, ["list", "-m"], project_dir)
+        if m or _GOFLAGS_ERROR in err or not (err or proc.stdout.strip()):
+            raise _go_failure(proc, ["list", "-m", "-json"], project_dir, go)
         if "go.mod file not found" in err or "cannot find main module" in err:
             raise PlanError(
                 "not a Go module: no go.mod here or in any parent directory",
@@ -124,11 +185,16 @@ def module_info(go: GoTool, project_dir: Path) -> dict:
                 "or create one with `go mod init <module path>`",
             )
         raise PlanError(
-            f"go.mod cannot be read: {err}",
+            f"go.mod cannot be read: {err or proc.stdout.strip()}",
             where=str(project_dir / "go.mod"),
             hint="fix go.mod (try `go mod tidy`) and run again",
         )
-    info = json.loads(proc.stdout)
+    try:
+        info = json.loads(proc.stdout)
+        if not isinstance(info, dict):
+            raise json.JSONDecodeError("not a JSON object", proc.stdout, 0)
+    except ValueError as exc:
+        raise _not_json("go list -m -json", proc.stdout, exc, go) from None
     if not info.get("GoMod"):
         # Outside any module, `go list -m` answers for a pseudo-module "command-line-arguments".
         raise PlanError(
@@ -150,15 +216,21 @@ def list_packages(
     and ``go build`` does, naming the function.
     """
     fields = "ImportPath,Name,Dir,Error,GoFiles,CgoFiles,IgnoredGoFiles,TestGoFiles,XTestGoFiles"
-    return go.popen(["list", "-e", "-find", f"-json={fields}", *patterns], cwd=project_dir, overrides=overrides)
+    proc = go.popen(["list", "-e", "-find", f"-json={fields}", *patterns], cwd=project_dir, overrides=overrides)
+    proc.gbl_go = go  # collect_list waits through the same tool (its progress reports)
+    return proc
 
 
 def collect_list(proc: subprocess.Popen, project_dir: Path) -> list[dict]:
-    out, err = proc.communicate()
+    go: GoTool | None = getattr(proc, "gbl_go", None)
+    if go is not None:
+        out, err = go.wait(proc)
+    else:
+        out, err = children.wait_output(proc, describe=describe_command(proc.args))
     if proc.returncode != 0 and not out.strip():
-        m = _REQUIRES_GO.search(err)
-        if m:
-            raise _go_failure(subprocess.CompletedProcess(proc.args, proc.returncode, out, err), ["list"], project_dir)
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        if _REQUIRES_GO.search(err) or _GOFLAGS_ERROR in err or not err.strip():
+            raise _go_failure(done, ["list", *list(proc.args)[2:]], project_dir, go)
         raise PlanError(f"`go list` failed:\n{err.strip()}", where=str(project_dir))
     decoder = json.JSONDecoder()
     items, pos, text = [], 0, out
@@ -167,6 +239,11 @@ def collect_list(proc: subprocess.Popen, project_dir: Path) -> list[dict]:
             pos += 1
         if pos >= len(text):
             break
-        obj, pos = decoder.raw_decode(text, pos)
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except ValueError as exc:
+            raise _not_json("go list -json", text[pos:], exc, go) from None
+        if not isinstance(obj, dict):
+            raise _not_json("go list -json", text[pos:], json.JSONDecodeError("not a JSON object", text, pos), go)
         items.append(obj)
     return items

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from . import builder as build_mod
-from . import fsutil, gotool, incremental, manifest, package
+from . import builder as build_mod  # the old names, re-exported from builders/
+from . import builders, fsutil, gotool, incremental, manifest, package
 from . import planner as plan_mod
 from .config import CONFIG_FILE, Config, Settings
 from .errors import BuildFailed, ConfigError, OutputError, UsageError, VerifyFailed
@@ -33,7 +33,8 @@ LOCK_TIMEOUT_S = 600
 class Event:
     """Progress, for the CLI to render.
 
-    kind: plan | lock-wait | build | built | failed | packaged, and from Docker builds pull |
+    kind: plan | lock-wait | build | built | failed | packaged | waiting (a `go` or container
+    runs long: what, and for how long; every few seconds), and from Docker builds pull |
     cleanup | download | cache.
     """
 
@@ -137,7 +138,8 @@ def build(
     """
     environ = _env(env)
     emit = on_event or (lambda e: None)
-    go = gotool.find(environ)
+    # A `go` that runs long says so (which command, which functions, for how long): a "waiting" event.
+    go = gotool.find(environ).reporting(lambda text: emit(Event("waiting", detail=text)))
     jobs = jobs or os.cpu_count() or 1
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
@@ -397,26 +399,18 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
         for fn in the_plan.functions:
             if fn.cgo_files:
                 failed(fn, build_mod.cgo_failure(fn).output)
-        if local:
-            # A binary already on disk whose zip is missing or stale is zipped now, while Go
-            # checks it; Go's verdict (the final Built) confirms or replaces that zip.
-            for call in build_mod.plan_calls(local, the_plan.project_dir, jobs=jobs):
-                for fn in call.functions:
-                    if call.binary(fn).is_file():
-                        consider(build_mod.Built(fn, call.binary(fn), False), provisional=True)
-            emit(Event("build", detail=f"go build ({len(local)} function(s))"))
-            _, failures = build_mod.build_local(
-                go, the_plan, local, jobs=jobs, on_built=lambda b: consider(b, False),
-                on_failed=lambda f: failed(f.function, f.output),
-                on_linked=lambda b: consider(b, True), started=started,
-            )
-        if containerised:
-            from . import docker_build
-
-            docker_build.build_docker(
-                the_plan, containerised, jobs=jobs, env=environ,
-                on_built=lambda b: consider(b, False), on_failed=lambda f: failed(f.function, f.output),
-                on_event=lambda kind, detail: emit(Event(kind, detail=detail)),
+        for runner, fns in _runners(go, the_plan, local, containerised, environ, started, emit):
+            if runner.links_while_running:
+                # A binary already on disk whose zip is missing or stale is zipped now, while Go
+                # checks it; Go's verdict (the final Built) confirms or replaces that zip.
+                for call in build_mod.plan_calls(fns, the_plan.project_dir, jobs=jobs):
+                    for fn in call.functions:
+                        if call.binary(fn).is_file():
+                            consider(build_mod.Built(fn, call.binary(fn), False), provisional=True)
+                emit(Event("build", detail=f"go build ({len(fns)} function(s))"))
+            builders.build(
+                runner, the_plan, fns, jobs=jobs, on_built=lambda b: consider(b, False),
+                on_failed=lambda f: failed(f.function, f.output), on_linked=lambda b: consider(b, True),
             )
         for name in [n for n in pending if n not in final]:
             drop(name)  # never confirmed by a final Built (cannot happen; never trust it)
@@ -451,6 +445,16 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
     return [results[f.name] for f in the_plan.functions if f.name in results]
 
 
+def _runners(go, the_plan: Plan, local, containerised, environ, started, emit):
+    """(runner, its functions) for each kind of builder in use: one signature for all."""
+    if local:
+        yield build_mod.LocalRunner(go, the_plan.project_dir, started), local
+    if containerised:
+        from .builders.docker import DockerRunner
+
+        yield DockerRunner(the_plan, environ, lambda kind, detail: emit(Event(kind, detail=detail))), containerised
+
+
 def _packaging_pool(jobs: int, count: int) -> Executor:
     # libdeflate holds the GIL while it compresses, so parallel packaging needs processes.  The
     # platform's default start method: "spawn" would re-import the caller's __main__ in every
@@ -458,7 +462,20 @@ def _packaging_pool(jobs: int, count: int) -> Executor:
     if jobs > 1 and count > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        return ProcessPoolExecutor(max_workers=min(jobs, count))
+        import multiprocessing
+
+        from . import children
+
+        # Workers never outlive gbl, even a SIGKILLed one: a watchdog everywhere, and on Linux
+        # PR_SET_PDEATHSIG when they are forked by the main thread (which lives as long as gbl;
+        # Linux signals a child when the *thread* that forked it ends).
+        forked_here = (multiprocessing.get_start_method() == "fork"
+                       and threading.current_thread() is threading.main_thread())
+        pool = ProcessPoolExecutor(max_workers=min(jobs, count), initializer=children.worker_init,
+                                   initargs=(os.getpid(), forked_here))
+        if forked_here:
+            pool.submit(os.getpid)  # forks every worker now, from this thread
+        return pool
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=1)
@@ -471,7 +488,7 @@ def _start_speculative(go, root: Path, selection: dict) -> list[build_mod.Runnin
 
     if old_lambda_go(root / "go.mod") or any((d / "go.work").is_file() for d in (root, *root.parents)):
         return []  # refused by the plan (no `go build` may start), or maybe a workspace: plan first
-    return [build_mod.start_call(go, c.args, c.env, c.out_dir, root, binaries=[c.binary(f) for f in c.functions])
+    return [build_mod.start_call(go, c.args, c.env, c.out_dir, c.cwd or root, binaries=[c.binary(f) for f in c.functions])
             for c in incremental.speculative_calls(root, selection)]
 
 
@@ -484,7 +501,7 @@ class _Reaper:
     def __call__(self, exc_type, exc, tb) -> bool:
         for r in self.started:
             if r.proc.poll() is None and exc_type is not None:
-                r.proc.terminate()
+                r.stop()
             r.wait()
         return False
 

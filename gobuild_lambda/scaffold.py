@@ -12,9 +12,11 @@ first write, and each file is written atomically (a temporary file in its direct
 * ``Makefile``: ``build``, one target per function, ``verify``, ``invoke-<name>`` and ``clean``,
   each a call to gbl, so ``make build`` keeps working where hand-written rules used to be.
 * ``.github/workflows/gbl.yml`` (at the git repository's root, which is where GitHub reads it):
-  Go and Python set up, the Go build and module caches cached, ``gbl build``, ``gbl verify``,
-  ``gbl migrate --check`` when the project has SAM / CloudFormation templates, and ``dist/``
-  uploaded as an artifact.  When every function is arm64 it runs on an arm64 runner.
+  Go and Python set up, the Go build and module caches and ``.gbl/`` cached, ``gbl build``,
+  ``gbl verify``, ``gbl migrate --check`` when the project has SAM / CloudFormation templates, and
+  ``dist/`` uploaded as an artifact.  When every function is arm64 it runs on an arm64 runner.
+  Past ``SHARD_ABOVE`` functions the build is a ``--shard K/N`` matrix and a merge job
+  (``gbl manifest merge``, then ``gbl verify``); docs/ci.md says why.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from .config import BUILT_IN, CONFIG_FILE, DEFAULT_PACKAGES, DockerConfig, InvokeConfig, Settings
+from .config import BUILT_IN, CONFIG_FILE, DEFAULT_PACKAGES, DeployConfig, DockerConfig, InvokeConfig, Settings
 from .fsutil import write_atomic
 from .errors import OutputError, UsageError
 
@@ -39,6 +41,11 @@ DIST_PACKAGE = "gobuild-lambda"  # what CI installs
 PYTHON_VERSION = "3.12"  # what CI installs gbl with
 ARM64_RUNNER = "ubuntu-24.04-arm"
 AMD64_RUNNER = "ubuntu-latest"
+# Past SHARD_ABOVE functions the workflow splits the build over a matrix of shard jobs, about
+# FUNCTIONS_PER_SHARD functions each, at most MAX_SHARDS (docs/ci.md says why these numbers).
+SHARD_ABOVE = 100
+FUNCTIONS_PER_SHARD = 100
+MAX_SHARDS = 8
 _FIXED_TARGETS = ("all", "build", "verify", "clean")
 
 # What each setting means, as gbl.toml shows it (config.py validates them).
@@ -66,6 +73,12 @@ _INVOKE_HELP = {
     "qemu_aarch64": "the path of qemu-aarch64-static, to invoke arm64 zips on x86_64",
     "qemu_x86_64": "the path of qemu-x86_64-static, to invoke amd64 zips on arm64",
 }
+_DEPLOY_HELP = {
+    "prefix": 'Lambda name = prefix + function name, e.g. "prod-"',
+    "s3_bucket": "a bucket in the functions' region, for zips over 50 MB",
+    "s3_prefix": "a key prefix inside s3_bucket",
+}
+_DEPLOY_EXAMPLES = {"prefix": "prod-", "s3_bucket": "my-artifacts", "s3_prefix": "lambda/"}
 _INVOKE_EXAMPLES = {
     "emulator": "/usr/local/bin/aws-lambda-rie",
     "qemu_aarch64": "/usr/bin/qemu-aarch64-static",
@@ -240,6 +253,9 @@ def _toml_context(plan: "Plan") -> dict[str, Any]:
         own = fc.settings if fc is not None else Settings()
         key = fc.key if fc is not None else (default_name if basenames.count(default_name) == 1 else fn.rel_dir)
         lines = [_setting("name", fn.name, active=bool(fc is not None and fc.name), help_text="")]
+        function_name = fc.function_name if fc is not None else None
+        lines.append(_setting("function_name", function_name or f"{cfg.deploy.prefix}{fn.name}",
+                              active=bool(function_name), help_text="the Lambda function gbl deploy updates"))
         for name in _SETTING_HELP:
             value = getattr(own, name)
             # arch / runtime in effect may come from a deployment file (a template's Architectures)
@@ -249,6 +265,7 @@ def _toml_context(plan: "Plan") -> dict[str, Any]:
         functions.append({"key": _toml_key(key), "rel_dir": fn.rel_dir, "name": fn.name, "settings": lines})
     docker = _table_lines(cfg.docker, DockerConfig(), _DOCKER_HELP, _DOCKER_EXAMPLES)
     invoke = _table_lines(cfg.invoke, InvokeConfig(), _INVOKE_HELP, _INVOKE_EXAMPLES)
+    deploy = _table_lines(cfg.deploy, DeployConfig(), _DEPLOY_HELP, _DEPLOY_EXAMPLES)
     shape, discover = _discover_context(plan)
     return {
         "module": plan.module_path,
@@ -262,6 +279,8 @@ def _toml_context(plan: "Plan") -> dict[str, Any]:
         "docker_active": any(s["active"] for s in docker),
         "invoke": invoke,
         "invoke_active": any(s["active"] for s in invoke),
+        "deploy": deploy,
+        "deploy_active": any(s["active"] for s in deploy),
     }
 
 
@@ -415,7 +434,15 @@ def _workflow_context(plan: "Plan", repo: Path) -> dict[str, Any]:
         "python_version": PYTHON_VERSION,
         "pip_requirement": f"{DIST_PACKAGE}=={__version__}",
         "templates": templates,
+        "shards": workflow_shards(len(plan.functions)),
     }
+
+
+def workflow_shards(count: int) -> int:
+    """How many shard jobs the workflow splits ``count`` functions over (1: no matrix)."""
+    if count <= SHARD_ABOVE:
+        return 1
+    return min(MAX_SHARDS, -(-count // FUNCTIONS_PER_SHARD))
 
 
 # --------------------------------------------------------------------------------- writing

@@ -428,16 +428,16 @@ def test_corpus(case: Case, bins, corpus_zips):
 
 
 def test_one_shot_and_streaming_inflate_agree(bins, corpus_zips, monkeypatch):
-    """Members up to verify._ONE_SHOT_LIMIT are inflated whole by libdeflate, bigger ones
+    """Members up to verify.zipread._ONE_SHOT_LIMIT are inflated whole by libdeflate, bigger ones
     streamed through zlib: both paths give the same verdict on every case of the corpus."""
     def verdicts():
         return [verify.verify_bytes(_zip_for(c, bins, corpus_zips), f"{c.name}.zip", arch=c.arch,
                                     runtime=c.runtime) for c in CASES]
 
     one_shot = verdicts()
-    monkeypatch.setattr(verify, "_ONE_SHOT_LIMIT", -1)  # every member takes the streaming path
+    monkeypatch.setattr(verify.zipread, "_ONE_SHOT_LIMIT", -1)  # every member takes the streaming path
     calls = []
-    monkeypatch.setattr(verify.deflate, "deflate_decompress",
+    monkeypatch.setattr(verify.zipread.deflate, "deflate_decompress",
                         lambda *a: calls.append(a) or pytest.fail("libdeflate inflate was called"))
     streamed = verdicts()
     assert not calls

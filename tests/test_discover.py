@@ -27,7 +27,7 @@ def built(report, project):
     assert set(manifest) == {r.function.name for r in report.results}
     out = {}
     for name, entry in manifest.items():
-        zip_path = project / "dist" / entry.zip
+        zip_path = entry.path(project / "dist")
         verdict = gobuild_lambda.verify_zip(zip_path, arch=entry.arch, runtime=entry.runtime)
         assert verdict.ok, (name, [c.message for c in verdict.failures])
         assert verdict.arch == entry.arch  # the bootstrap's own ELF machine
@@ -37,11 +37,10 @@ def built(report, project):
 
 
 # ----------------------------------------------------------------------- template-declared
-def test_sam_init_layout_no_root_go_mod_two_modules_and_an_arm64_function(project, tmp_path):
+def test_sam_init_layout_no_root_go_mod_two_modules_and_an_arm64_function(project):
     root = project("sam_init")
     assert not (root / "go.mod").exists()
-    wrapper, log = _logging_go(tmp_path, cwd=True)
-    report = gobuild_lambda.build(root, env={**os.environ, "GBL_GO": str(wrapper)})
+    report = gobuild_lambda.build(root)
     assert built(report, root) == {"hello-world": ("amd64", "hello-world"), "goodbye": ("arm64", "goodbye")}
     plan = report.plan
     assert plan.function("goodbye").template == "template.yaml:GoodbyeFunction"
@@ -49,8 +48,10 @@ def test_sam_init_layout_no_root_go_mod_two_modules_and_an_arm64_function(projec
     assert why["template.yaml:PythonFunction"] == "runtime python3.12, not Go"
     assert why["template.yaml:FromS3"] == "code in S3, not in this repository"
     # one go build per module, each in its own directory
-    builds = [line.split(" ", 1)[1] for line in log.read_text().splitlines() if line.startswith("build ")]
-    assert sorted(os.path.basename(cwd) for cwd in builds) == ["goodbye", "hello-world"]
+    from gobuild_lambda import builder as build_mod
+
+    calls = build_mod.plan_calls(plan.functions, plan.project_dir, jobs=2)
+    assert sorted(os.path.basename(c.cwd) for c in calls) == ["goodbye", "hello-world"]
 
 
 def test_plan_v_lists_non_go_resources_with_the_reason(project):
@@ -165,17 +166,15 @@ def test_go_work_is_not_used_when_gowork_is_off(project):
 
 
 # ------------------------------------------------------------------- old aws-lambda-go
-def _logging_go(tmp_path, *, cwd: bool = False):
-    """A GBL_GO wrapper that logs every go subcommand it is asked to run (with ``cwd``: and the
-    directory it runs in), then runs real go."""
+def _logging_go(tmp_path):
+    """A GBL_GO wrapper that logs every go subcommand it is asked to run, then runs real go."""
     import shutil
 
     log = tmp_path / "go-calls.log"
     real = shutil.which("go")
     wrapper = tmp_path / "bin" / "go-logged"
     wrapper.parent.mkdir()
-    line = '"$1 $PWD"' if cwd else '"$1"'
-    wrapper.write_text(f"#!/bin/sh\necho {line} >> '{log}'\nexec '{real}' \"$@\"\n")
+    wrapper.write_text(f"#!/bin/sh\necho \"$1\" >> '{log}'\nexec '{real}' \"$@\"\n")
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     return wrapper, log
 
@@ -242,7 +241,8 @@ def test_cli_run_from_a_subdirectory_of_a_single_module(project):
 def test_docker_build_calls_run_in_the_module_directory_with_the_workspace(project, tmp_path):
     """builder = "docker": the container's working directory is the function's module, and the
     user's go.work is the container's path of it (the spec is pure; the docker tests run builds)."""
-    from gobuild_lambda import builder, docker_build
+    from gobuild_lambda import builder
+    from gobuild_lambda.builders import docker as docker_build
 
     env = {**os.environ, "HOME": str(tmp_path / "home")}
     for shape, fn, workdir, gowork in (("sam_init", "goodbye", "/src/goodbye", "off"),

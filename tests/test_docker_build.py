@@ -26,7 +26,9 @@ from pathlib import Path
 import pytest
 
 import gobuild_lambda
-from gobuild_lambda import builder, docker_build, errors
+from gobuild_lambda import errors
+from gobuild_lambda.builders import calls as builder
+from gobuild_lambda.builders import docker as docker_build
 
 from conftest import SAMPLE, copy_project, run_gbl
 

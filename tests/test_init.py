@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ from ruamel.yaml import YAML
 
 import gobuild_lambda
 from gobuild_lambda import config as config_mod
-from gobuild_lambda import errors
+from gobuild_lambda import errors, scaffold
 from gobuild_lambda.config import Config, Settings
 from gobuild_lambda.planner import Function, Plan
 from gobuild_lambda.scaffold import WORKFLOW, init_project, render_files, templates_dir
@@ -206,6 +208,113 @@ def test_arm64_projects_get_an_arm64_runner_and_subdirectories_a_working_directo
     assert "gbl migrate" not in written[2].path.read_text()  # no templates in this project
 
 
+# ------------------------------------------------------------------------ workflow: CI at scale
+def _steps(job: dict) -> dict:
+    return {s["name"]: s for s in job["steps"]}
+
+
+def test_workflow_shard_count_follows_the_function_count():
+    assert scaffold.workflow_shards(1) == 1
+    assert scaffold.workflow_shards(scaffold.SHARD_ABOVE) == 1
+    assert scaffold.workflow_shards(scaffold.SHARD_ABOVE + 1) == 2
+    assert scaffold.workflow_shards(3 * scaffold.FUNCTIONS_PER_SHARD) == 3
+    assert scaffold.workflow_shards(100 * scaffold.FUNCTIONS_PER_SHARD) == scaffold.MAX_SHARDS
+
+
+def test_small_project_workflow_builds_in_one_job_with_the_go_caches(tmp_path):
+    init_project(fake_plan(tmp_path, [fake_function(f"fn{i}") for i in range(scaffold.SHARD_ABOVE)]))
+    doc = load_workflow(tmp_path / WORKFLOW)
+    assert list(doc["jobs"]) == ["build"]
+    job = doc["jobs"]["build"]
+    assert "strategy" not in job and job["name"] == "Build Lambda zips"
+    steps = _steps(job)
+    assert steps["Build"]["run"] == "gbl build" and "Build shard" not in steps
+    cache = steps["Cache the Go build cache"]
+    assert cache["uses"].startswith("actions/cache@")
+    paths = cache["with"]["path"].strip().splitlines()
+    assert paths == ["${{ steps.go-env.outputs.build-cache }}", "${{ steps.go-env.outputs.mod-cache }}", ".gbl"]
+    assert "go env GOCACHE" in steps["Locate the Go caches"]["run"]
+    assert "go env GOMODCACHE" in steps["Locate the Go caches"]["run"]
+    assert "matrix" not in cache["with"]["key"]
+
+
+def test_big_project_workflow_shards_the_build_and_merges(tmp_path):
+    (tmp_path / ".git").mkdir()
+    project = tmp_path / "services" / "api"
+    project.mkdir(parents=True)
+    (project / "template.yaml").write_text(
+        "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n")
+    count = 2 * scaffold.FUNCTIONS_PER_SHARD + 50
+    init_project(fake_plan(project, [fake_function(f"fn{i}") for i in range(count)]))
+    doc = load_workflow(tmp_path / WORKFLOW)
+    assert list(doc["jobs"]) == ["build", "merge"]
+    build, merge = doc["jobs"]["build"], doc["jobs"]["merge"]
+    assert build["strategy"]["matrix"]["shard"] == [1, 2, 3]
+    assert build["defaults"]["run"]["working-directory"] == "services/api"
+    steps = _steps(build)
+    assert "Build" not in steps and "Verify" not in steps
+    assert steps["Build shard"]["run"] == "gbl build --shard ${{ matrix.shard }}/3 --out dist-shard-${{ matrix.shard }}"
+    cache = steps["Cache the Go build cache"]["with"]
+    assert cache["path"].strip().splitlines()[-1] == "services/api/.gbl"  # cache paths ignore working-directory
+    # each shard keeps its own caches: parallel jobs saving one key would race, and a shard's links
+    # are its own; every restore key stays within the shard
+    assert "shard${{ matrix.shard }}of3-" in cache["key"]
+    assert all("shard${{ matrix.shard }}of3-" in k for k in cache["restore-keys"].strip().splitlines())
+    upload = steps["Upload the shard's zips"]["with"]
+    assert upload == {"name": "gbl-shard-${{ matrix.shard }}", "path": "services/api/dist-shard-${{ matrix.shard }}/",
+                      "if-no-files-found": "error", "retention-days": 1}
+
+    assert merge["needs"] == "build" and merge["defaults"]["run"]["working-directory"] == "services/api"
+    msteps = _steps(merge)
+    names = list(msteps)
+    assert names.index("Download the shards") < names.index("Merge") < names.index("Verify") < names.index("Upload dist/")
+    assert msteps["Download the shards"]["with"] == {"pattern": "gbl-shard-*", "path": "services/api/shards/"}
+    assert msteps["Merge"]["run"] == (
+        "gbl manifest merge shards/gbl-shard-1 shards/gbl-shard-2 shards/gbl-shard-3 --out dist")
+    assert msteps["Verify"]["run"] == "gbl verify"
+    assert msteps["Check that no template still uses go1.x"]["run"] == "gbl migrate --check template.yaml"
+    assert msteps["Upload dist/"]["with"]["path"] == "services/api/dist/"
+    assert msteps["Check out"]["uses"].startswith("actions/checkout@")
+
+
+def test_sharded_workflow_commands_build_what_one_build_does(tmp_path, monkeypatch):
+    """The matrix and merge commands the workflow holds, run for real on sample_project (three
+    functions, one shard each), give the zips and manifest of a plain `gbl build`."""
+    monkeypatch.setattr(scaffold, "SHARD_ABOVE", 1)
+    monkeypatch.setattr(scaffold, "FUNCTIONS_PER_SHARD", 1)
+    project = copy_project(SAMPLE, tmp_path / "sample_project")
+    init_project(gobuild_lambda.plan(project), force=True)
+    doc = load_workflow(project / WORKFLOW)
+    shards = doc["jobs"]["build"]["strategy"]["matrix"]["shard"]
+    assert shards == [1, 2, 3]
+
+    def run(command: str, **subst) -> None:
+        for key, value in subst.items():
+            command = command.replace("${{ " + key + " }}", str(value))
+        argv = shlex.split(command)
+        assert argv[0] == "gbl" and "${{" not in command, command
+        proc = subprocess.run([sys.executable, "-m", "gobuild_lambda", *argv[1:]], cwd=project,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, command + "\n" + proc.stdout + proc.stderr
+
+    build_cmd = _steps(doc["jobs"]["build"])["Build shard"]["run"]
+    upload = _steps(doc["jobs"]["build"])["Upload the shard's zips"]["with"]
+    download = _steps(doc["jobs"]["merge"])["Download the shards"]["with"]
+    for k in shards:
+        run(build_cmd, **{"matrix.shard": k})
+        # what upload-artifact + download-artifact (pattern, no merge-multiple) do: shards/<name>/
+        name = upload["name"].replace("${{ matrix.shard }}", str(k))
+        src = project / upload["path"].replace("${{ matrix.shard }}", str(k))
+        shutil.copytree(src, project / download["path"] / name)
+    for step in ("Merge", "Verify"):
+        run(_steps(doc["jobs"]["merge"])[step]["run"])
+
+    run("gbl build --out full")
+    assert zips(project / "dist") == zips(project / "full")
+    assert sorted(zips(project / "dist")) == ["api.zip", "echo.zip", "nightly-report.zip"]
+    assert (project / "dist" / "manifest.json").read_bytes() == (project / "full" / "manifest.json").read_bytes()
+
+
 # ------------------------------------------------------------------------------------ gbl.toml
 def test_gbl_toml_round_trips_every_setting(tmp_path):
     source = """
@@ -227,6 +336,7 @@ runtime = "provided.al2"
 
 [functions.api]
 tags = []
+function_name = "legacy-api"
 
 [docker]
 network = "none"
@@ -234,6 +344,10 @@ ssh_agent = true
 
 [invoke]
 emulator = "/opt/rie"
+
+[deploy]
+prefix = "prod-"
+s3_bucket = "artifacts"
 """
     cfg = config_mod.parse(source, tmp_path / "gbl.toml")
     functions = [fake_function("api"), fake_function("worker-b", rel_dir="cmd/b/worker"),
@@ -242,7 +356,7 @@ emulator = "/opt/rie"
     text = files[0].text
     again = config_mod.parse(text, tmp_path / "gbl.toml")
     assert again.defaults == cfg.defaults
-    assert again.docker == cfg.docker and again.invoke == cfg.invoke
+    assert again.docker == cfg.docker and again.invoke == cfg.invoke and again.deploy == cfg.deploy
     for fc in cfg.functions:
         assert again.function(fc.key) == fc
     assert again.function("cmd/a/worker") is not None  # a function with no table yet gets one

@@ -101,7 +101,7 @@ def test_verdict_ok_means_no_failure():
 
 
 def test_exec_line_parsing():
-    t = verify._exec_target
+    t = verify.program.exec_target
     assert t("exec ./app") == "./app"
     assert t('  exec "$LAMBDA_TASK_ROOT/bin/app" "$@"') == "/var/task/bin/app"
     assert t("exec ${LAMBDA_TASK_ROOT}/app") == "/var/task/app"
@@ -113,7 +113,7 @@ def test_exec_line_parsing():
 
 
 def test_link_resolution():
-    r = verify._resolve_link
+    r = verify.zipread.resolve_link
     assert r("bootstrap", "main") == ("main", False)
     assert r("bin/bootstrap", "../app") == ("app", False)
     assert r("bin/x", "/var/task/lib/y") == ("lib/y", False)
@@ -122,19 +122,18 @@ def test_link_resolution():
 
 
 def test_semver():
-    assert verify._semver("v1.18.0") == (1, 18, 0, 1)
-    assert verify._semver("v1.18.0-rc1") == (1, 18, 0, 0)
-    assert verify._semver("v1.17.1-0.20200101000000-abcdefabcdef") == (1, 17, 1, 0)
-    assert verify._semver("v2.0.0+incompatible") == (2, 0, 0, 1)
-    assert verify._semver("(devel)") is None and verify._semver("") is None
+    assert verify.program.semver("v1.18.0") == (1, 18, 0, 1)
+    assert verify.program.semver("v1.18.0-rc1") == (1, 18, 0, 0)
+    assert verify.program.semver("v1.17.1-0.20200101000000-abcdefabcdef") == (1, 17, 1, 0)
+    assert verify.program.semver("v2.0.0+incompatible") == (2, 0, 0, 1)
+    assert verify.program.semver("(devel)") is None and verify.program.semver("") is None
 
 
 @pytest.mark.parametrize("version,status", [("v1.17.1", "fail"), ("v1.18.0-rc1", "fail"),
                                              ("v1.18.0", "pass"), ("v1.18.1-0.2020", "pass"),
                                              ("", "warn"), ("(devel)", "warn")])
 def test_aws_lambda_go_threshold(version, status):
-    run = verify._Run.__new__(verify._Run)
-    assert run._aws_lambda_go(version, "bootstrap").status == status
+    assert verify.program.aws_lambda_go_check(version, "bootstrap").status == status
 
 
 # --------------------------------------------------------------------------------------------------
@@ -222,8 +221,8 @@ def test_bad_paths_are_usage_errors(tmp_path):
 
 
 def test_every_check_id_is_documented():
-    source = (ROOT / "gobuild_lambda" / "verify.py").read_text()
-    emitted = set(re.findall(r'(?:Check\(|_ok\()\s*"([a-z0-9-]+)"', source))
+    source = "".join(p.read_text() for p in sorted((ROOT / "gobuild_lambda" / "verify").glob("*.py")))
+    emitted = set(re.findall(r'(?:Check\(|\bok\()\s*"([a-z0-9-]+)"', source))
     assert len(emitted) >= 20
     doc = (ROOT / "docs" / "verify.md").read_text()
     documented = set(re.findall(r"^### `([a-z0-9-]+)`", doc, re.M))

@@ -1,7 +1,7 @@
-"""Docker builds: the very same ``go build`` as builder.py, run inside a golang image.
+"""The Docker runner: the very same ``go build`` as the local runner, inside a golang image.
 
 The only module that talks to Docker, through the ``docker`` Python SDK (never the docker CLI).
-Each ``go build`` call of :func:`builder.plan_calls` runs in one short-lived container:
+Each ``go build`` call of :func:`calls.plan_calls` runs in one short-lived container:
 
 * the module root is mounted read-only at ``/src``; only the build directory (``.gbl/build``, at
   ``/src/.gbl/build``) and the two caches are writable;
@@ -15,9 +15,9 @@ Each ``go build`` call of :func:`builder.plan_calls` runs in one short-lived con
 * every container carries gbl's labels and is removed in a ``finally``, on success, failure,
   Ctrl-C or SIGTERM alike.
 
-Grouping, arguments and error attribution are builder.py's (``plan_calls``; a failed group is
-rebuilt one function at a time); only the ``-o`` directory differs between the host's and the
-container's command line.  With ``-trimpath`` and the same Go release, the binaries (and so the
+Grouping and arguments are calls.py's, the thread pool, relink detection and error attribution
+runner.py's (a failed group is rebuilt one function at a time); only the ``-o`` directory
+differs between the host's and the container's command line.  With ``-trimpath`` and the same Go release, the binaries (and so the
 zips) are byte-identical.
 """
 
@@ -30,20 +30,19 @@ import subprocess
 import sys
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, Mapping, Sequence
 
-from . import builder
-from .builder import Built, BuildFailure, GoBuildCall
-from .errors import DockerError, OutputError
-from .planner import Function, Plan
+from ..errors import DockerError, OutputError
+from ..planner import Function, Plan
+from .calls import BUILD_DIR, GoBuildCall
+from .runner import binary_identity
 
 # Where things are inside the build container (always POSIX paths, whatever the host OS).
 CONTAINER_SRC = "/src"
-CONTAINER_BUILD = f"{CONTAINER_SRC}/{builder.BUILD_DIR.as_posix()}"
+CONTAINER_BUILD = f"{CONTAINER_SRC}/{BUILD_DIR.as_posix()}"
 CONTAINER_HOME = "/gbl/home"  # a tmpfs: nothing in it outlives the container
 CONTAINER_GOMODCACHE = "/gbl/cache/mod"
 CONTAINER_GOCACHE = "/gbl/cache/build"
@@ -323,7 +322,7 @@ def container_spec(
     project = plan.project_dir
     mounts = [
         Mount(CONTAINER_SRC, str(project), type="bind", read_only=True),
-        Mount(CONTAINER_BUILD, str(project / builder.BUILD_DIR), type="bind", read_only=False),
+        Mount(CONTAINER_BUILD, str(project / BUILD_DIR), type="bind", read_only=False),
         Mount(CONTAINER_GOMODCACHE, str(settings.gomodcache), type="bind", read_only=False),
         Mount(CONTAINER_GOCACHE, str(settings.gocache), type="bind", read_only=False),
     ]
@@ -511,48 +510,79 @@ def _explain(exc: BaseException) -> str:
 
 
 # ------------------------------------------------------------------------------------- the build
-def build_docker(
-    plan: Plan,
-    functions: Sequence[Function],
-    *,
-    jobs: int,
-    env: Mapping[str, str],
-    on_built: Callable[[Built], None] | None = None,
-    on_failed: Callable[[BuildFailure], None] | None = None,
-    on_event: EventSink | None = None,
-) -> tuple[tuple[Built, ...], tuple[BuildFailure, ...]]:
-    """Build ``functions`` in containers; the same calls, results and callbacks as ``build_local``.
+@dataclass(frozen=True)
+class _Started:
+    before: dict[Path, str | None]
+
+
+class DockerRunner:
+    """Runs each call in a short-lived container; the same calls and results as the local runner.
 
     Events (``on_event(kind, detail)``): ``pull`` (an image is being pulled), ``cleanup`` (old
     containers of this project removed), ``build`` (a container starts), ``download`` (Go fetched a
     module: ``"path version"``) and ``cache`` (per build: ``"downloads=N new-build-cache-entries=M"``).
-    Raises DockerError when the daemon or an image cannot be used; no container outlives the call.
+    ``open`` raises DockerError when the daemon or an image cannot be used; no container outlives it.
     """
-    emit = on_event or (lambda kind, detail: None)
-    if not functions:
-        return (), ()
-    calls = builder.plan_calls(functions, plan.project_dir, jobs=jobs)
-    images = {c: image_for(c.functions[0], plan) for c in calls}
-    settings = resolve_settings(plan, env)
-    client = connect(env)
-    try:
-        if settings.user is not None and _rootless(client):
-            # Rootless Docker maps container root to the invoking user (and the host uid to a
-            # subordinate uid): running as 0:0 there is what leaves files owned by the user.
-            settings = replace(settings, user="0:0")
-        for image in sorted(set(images.values())):
-            ensure_image(client, image, emit)
-        _prepare_host(plan, settings)
-        _sweep(client, plan.project_dir, emit)
-        session = _Session(client, plan, settings, emit)
-        before = _cache_entries(settings.gocache)
-        with _sigterm_as_interrupt():
-            built, failed = session.run(calls, images, jobs, on_built, on_failed)
-        new_entries = max(0, _cache_entries(settings.gocache) - before)
-        emit("cache", f"downloads={session.downloads} new-build-cache-entries={new_entries}")
-        return built, failed
-    finally:
-        client.close()
+
+    name = "docker"
+    links_while_running = False
+    inline = False  # containers start from worker threads only (see runner._in_threads)
+
+    def __init__(self, plan: Plan, env: Mapping[str, str], on_event: EventSink | None = None):
+        self.plan = plan
+        self.env = env
+        self.emit = on_event or (lambda kind, detail: None)
+        self.images: dict[GoBuildCall, str] = {}
+        self.session: _Session | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.session is not None and self.session.closed
+
+    @contextmanager
+    def open(self, calls: Sequence[GoBuildCall]) -> Iterator[None]:
+        plan, emit = self.plan, self.emit
+        self.images = {c: image_for(c.functions[0], plan) for c in calls}
+        settings = resolve_settings(plan, self.env)
+        client = connect(self.env)
+        try:
+            if settings.user is not None and _rootless(client):
+                # Rootless Docker maps container root to the invoking user (and the host uid to a
+                # subordinate uid): running as 0:0 there is what leaves files owned by the user.
+                settings = replace(settings, user="0:0")
+            for image in sorted(set(self.images.values())):
+                ensure_image(client, image, emit)
+            _prepare_host(plan, settings)
+            _sweep(client, plan.project_dir, emit)
+            self.session = _Session(client, plan, settings, emit)
+            before = _cache_entries(settings.gocache)
+            with _sigterm_as_interrupt():
+                try:
+                    yield
+                finally:
+                    self.session.close()
+            new_entries = max(0, _cache_entries(settings.gocache) - before)
+            emit("cache", f"downloads={self.session.downloads} new-build-cache-entries={new_entries}")
+        finally:
+            client.close()
+
+    def start(self, call: GoBuildCall) -> _Started:
+        call.out_dir.mkdir(parents=True, exist_ok=True)
+        return _Started({call.binary(fn): binary_identity(call.binary(fn)) for fn in call.functions})
+
+    def wait(self, started: _Started, call: GoBuildCall, on_poll) -> tuple[int, str]:
+        # A call of one function rebuilt to attribute a group's failure runs in the group's image.
+        image = self.images.get(call) or next(
+            (img for c, img in self.images.items() if call.functions[0] in c.functions), None
+        ) or image_for(call.functions[0], self.plan)
+        build_root = self.plan.project_dir / BUILD_DIR
+        proc = self.session.run_container(image, container_args(call.args, build_root), dict(call.env),
+                                          call.functions[0].module_dir)
+        return proc.returncode, proc.stderr or proc.stdout
+
+    def stop(self) -> None:
+        if self.session is not None:
+            self.session.close()
 
 
 def _rootless(client) -> bool:
@@ -565,7 +595,7 @@ def _rootless(client) -> bool:
 
 def _prepare_host(plan: Plan, settings: DockerSettings) -> None:
     """Create every host directory the containers mount, as the host user (never as root)."""
-    for path in (plan.project_dir / builder.BUILD_DIR, settings.gomodcache, settings.gocache):
+    for path in (plan.project_dir / BUILD_DIR, settings.gomodcache, settings.gocache):
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -585,7 +615,7 @@ def _prepare_host(plan: Plan, settings: DockerSettings) -> None:
         uid, gid = settings.user.split(":")
         lines = [] if uid == "0" else ["root:x:0:0:root:/root:/sbin/nologin"]
         lines.append(f"{'root' if uid == '0' else 'gbl'}:x:{uid}:{gid}:gbl:{CONTAINER_HOME}:/bin/sh")
-        from .package import write_atomic
+        from ..package import write_atomic
 
         settings.passwd.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(settings.passwd, ("\n".join(lines) + "\n").encode())
@@ -632,7 +662,7 @@ class _Cancelled(Exception):
 
 
 class _Session:
-    """The containers of one ``build_docker``: started by workers, all removed by ``close``."""
+    """The containers of one DockerRunner.open: started by workers, all removed by ``close``."""
 
     def __init__(self, client, plan: Plan, settings: DockerSettings, emit: EventSink):
         self.client = client
@@ -656,41 +686,6 @@ class _Session:
             LABEL_RUN: self.run_id,
             LABEL_IMAGE: image,
         }
-
-    def run(self, calls, images, jobs, on_built, on_failed):
-        built: list[Built] = []
-        failed: list[BuildFailure] = []
-
-        def one(call: GoBuildCall):
-            b, f = self.run_call(images[call], call)
-            if not self.closed:
-                builder.dispatch(b, f, on_built, on_failed)
-            return b, f
-
-        # Containers start from worker threads only: Ctrl-C lands in this (main) thread, which
-        # then removes them all; a worker never holds a container the main thread cannot see.
-        pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(calls))), thread_name_prefix="gbl-docker")
-        try:
-            futures = [pool.submit(one, call) for call in calls]
-            for fut in futures:
-                b, f = fut.result()
-                built += b
-                failed += f
-        finally:
-            self._shutdown(pool)
-        return tuple(built), tuple(failed)
-
-    def _shutdown(self, pool: ThreadPoolExecutor) -> None:
-        interrupted = False
-        while True:
-            try:
-                self.close()
-                pool.shutdown(wait=True, cancel_futures=True)
-                break
-            except KeyboardInterrupt:  # a second Ctrl-C: keep cleaning up, then re-raise
-                interrupted = True
-        if interrupted:
-            raise KeyboardInterrupt
 
     def close(self) -> None:
         """Start nothing more; force-remove every container still here (this stops its build)."""
@@ -717,35 +712,6 @@ class _Session:
             pass
         with self._lock:
             self._containers.pop(container.id, None)
-
-    def run_call(self, image: str, call: GoBuildCall) -> tuple[list[Built], list[BuildFailure]]:
-        """``builder.run_call`` in a container: on failure, each function alone, to attribute errors.
-
-        A relink is a binary whose identity (Go build ID and size) changed, as for local builds.
-        """
-        before = {fn: builder.binary_identity(call.binary(fn)) for fn in call.functions}
-        call.out_dir.mkdir(parents=True, exist_ok=True)
-        build_root = self.plan.project_dir / builder.BUILD_DIR
-        module_dir = call.functions[0].module_dir
-        proc = self.run_container(image, container_args(call.args, build_root), dict(call.env), module_dir)
-        if proc.returncode == 0:
-            return [
-                Built(fn, call.binary(fn), before[fn] != builder.binary_identity(call.binary(fn)))
-                for fn in call.functions
-            ], []
-        if len(call.functions) == 1:
-            return [], [BuildFailure(call.functions[0], (proc.stderr or proc.stdout).strip())]
-        built: list[Built] = []
-        failed: list[BuildFailure] = []
-        for fn in call.functions:
-            single = GoBuildCall(
-                (fn,), call.out_dir, (*call.args[: call.args.index("-o") + 2], fn.package), call.env,
-                call.cwd,
-            )
-            b, f = self.run_call(image, single)
-            built += [Built(x.function, x.binary, before[fn] != builder.binary_identity(x.binary)) for x in b]
-            failed += f
-        return built, failed
 
     def run_container(self, image: str, args: Sequence[str], overrides: Mapping[str, str],
                       module_dir: str = ".") -> subprocess.CompletedProcess:

@@ -1,0 +1,152 @@
+"""Which zips to verify, and what each must run on: named zips, every ``*.zip`` in a named
+directory, or the functions of a gbl manifest (with each function's arch and runtime).
+
+Only this module reads manifest.json for verify (``_manifest_targets``): pointing it at another
+reader of the manifest changes nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ..config import ARCHES, DEFAULT_RUNTIME, RUNTIMES
+from ..errors import UsageError
+from ..manifest import MANIFEST as MANIFEST_FILE
+from .model import file_kind, q
+
+# Where `gbl build` writes the zips and manifest.json (zips named relative to the manifest).
+DIST_DIR = "dist"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A zip to verify and what it must run on."""
+
+    path: Path
+    arch: str | None  # None: either of amd64 / arm64
+    runtime: str
+    function: str | None = None  # the function's name, when a manifest said so
+
+
+def check_args(arch: str | None, runtime: str) -> None:
+    if arch is not None and arch not in ARCHES:
+        raise UsageError(f"unknown architecture {q(arch)}", hint=f"use one of {', '.join(ARCHES)}")
+    if runtime not in RUNTIMES:
+        raise UsageError(f"unknown runtime {q(runtime)}", hint=f"use one of {', '.join(RUNTIMES)}")
+
+
+def collect_targets(paths: Sequence[Path], *, cwd: Path) -> tuple[Target, ...]:
+    """The zips to verify: those named, every ``*.zip`` in a named directory, or the manifest's.
+
+    With no paths, ``dist/manifest.json`` under ``cwd`` lists them (with each function's arch and
+    runtime).  A named directory holding a gbl manifest takes arch and runtime from it too.
+    """
+    cwd = Path(cwd)
+    if not paths:
+        manifest = cwd / DIST_DIR / MANIFEST_FILE
+        if not manifest.is_file():
+            raise UsageError(
+                f"nothing to verify: {DIST_DIR}/{MANIFEST_FILE} not found", where=str(cwd),
+                hint="run `gbl build` first, or name zips or a directory: `gbl verify dist/api.zip`",
+            )
+        return _dedupe(_manifest_targets(manifest, strict=True))
+    out: list[Target] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.is_absolute():
+            p = cwd / p
+        if p.is_dir():
+            out.extend(_directory_targets(p))
+        elif p.is_file():
+            if p.suffix.lower() == ".json":
+                out.extend(_manifest_targets(p, strict=True))
+            else:
+                out.append(Target(p, None, DEFAULT_RUNTIME))
+        elif p.exists():  # a FIFO, a device, a socket: never opened (it could block or not end)
+            raise UsageError(
+                f"not a regular file: {p.name} is {file_kind(p.stat().st_mode)}", where=str(p),
+                hint="name the zip file itself (gbl verify reads zips from regular files), or a "
+                     "directory of zips",
+            )
+        else:
+            raise UsageError(
+                "no such file or directory", where=str(p),
+                hint="name zips, a directory of zips, or nothing (to verify dist/manifest.json)",
+            )
+    return _dedupe(out)
+
+
+def _directory_targets(p: Path) -> list[Target]:
+    zips = sorted((c for c in p.iterdir() if c.suffix.lower() == ".zip" and c.is_file()),
+                  key=lambda c: c.name)
+    if not zips:
+        raise UsageError(
+            "no .zip files in this directory", where=str(p),
+            hint="name the zips themselves, or run `gbl build` to make some",
+        )
+    known = {}
+    if (p / MANIFEST_FILE).is_file():
+        known = {t.path.resolve(): t for t in _manifest_targets(p / MANIFEST_FILE, strict=False)}
+    return [known.get(z.resolve(), Target(z, None, DEFAULT_RUNTIME)) for z in zips]
+
+
+def _manifest_targets(manifest: Path, *, strict: bool) -> list[Target]:
+    hint = "run `gbl build` again to rewrite it, or name the zips to verify"
+
+    def bad(message: str) -> UsageError:
+        return UsageError(f"bad manifest: {message}", where=str(manifest), hint=hint)
+
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        if not strict:
+            return []
+        raise bad(f"cannot read it as JSON ({exc})") from exc
+    functions = data.get("functions") if isinstance(data, dict) else None
+    if not isinstance(functions, dict):
+        if not strict:
+            return []
+        raise bad('no "functions" object')
+    out = []
+    for name in sorted(functions):
+        entry = functions[name]
+        if not isinstance(entry, dict) or not isinstance(entry.get("zip"), str) or not entry["zip"]:
+            if not strict:
+                continue
+            raise bad(f'function {q(name)} has no "zip" file name')
+        arch, runtime = entry.get("arch"), entry.get("runtime", DEFAULT_RUNTIME)
+        problem = ""
+        if arch is not None and arch not in ARCHES:
+            problem = f"function {q(name)} has arch {q(arch)}; expected one of {', '.join(ARCHES)}"
+        elif runtime not in RUNTIMES:
+            problem = f"function {q(name)} has runtime {q(runtime)}; expected one of {', '.join(RUNTIMES)}"
+        if problem:
+            if not strict:
+                continue
+            raise bad(problem)
+        zip_path = manifest.parent / entry["zip"]
+        if not zip_path.is_file():
+            if not strict:
+                continue
+            raise UsageError(
+                f"function {q(name)}: {entry['zip']} is listed in the manifest but missing",
+                where=str(manifest), hint="run `gbl build` again",
+            )
+        out.append(Target(zip_path, arch, runtime, name))
+    if strict and not out:
+        raise bad("it lists no functions")
+    return out
+
+
+def _dedupe(targets: Iterable[Target]) -> tuple[Target, ...]:
+    seen: set[Path] = set()
+    out = []
+    for t in targets:
+        key = t.path.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(t)
+    return tuple(out)
