@@ -319,3 +319,30 @@ def test_every_shape_builds_and_each_zip_answers_through_gbl_invoke(project, sha
 
     entries = manifest_mod.read(root / "dist").entries
     assert {n: e.arch for n, e in entries.items()} == {n: a for n, (a, _) in expected.items()}
+
+
+def test_template_parse_is_cached_by_hash_and_the_cache_is_only_data(project, tmp_path):
+    """A no-op plan of a SAM repository reads the YAML template's parse from .gbl/templates.json
+    (keyed by its sha256); a planted cache entry is checked like the template itself."""
+    import hashlib
+
+    from gobuild_lambda import discover
+
+    root = project("sam_init")
+    first = gobuild_lambda.build(root)
+    cache_file = root / discover.TEMPLATE_CACHE
+    cache = json.loads(cache_file.read_text())
+    (key, entry), = cache.items()
+    assert entry["sha256"] == hashlib.sha256((root / "template.yaml").read_bytes()).hexdigest()
+    # A planted entry for the current bytes that points a function outside the project is refused
+    # exactly as the same template text would be.
+    entry["data"]["Resources"]["HelloWorldFunction"]["Properties"]["CodeUri"] = str(tmp_path)
+    cache_file.write_text(json.dumps({key: entry}))
+    plan = gobuild_lambda.plan(root)
+    why = {s.rel_dir: s.reason for s in plan.skipped}
+    assert "outside the project" in why["template.yaml:HelloWorldFunction"]
+    # A changed template is parsed again (the hash no longer matches the cache).
+    text = (root / "template.yaml").read_text()
+    (root / "template.yaml").write_text(text + "\n# edited\n")
+    again = gobuild_lambda.plan(root)
+    assert {f.name for f in again.functions} == {f.name for f in first.plan.functions}
