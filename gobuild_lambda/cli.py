@@ -558,7 +558,8 @@ def watch_cmd(
     def on_event(ev) -> None:
         if ev.kind == "request":
             r = ev.request
-            say(f"{r.method} {r.path} -> {r.function} {r.status} ({r.duration_s * 1000:.0f} ms)")
+            say(f"{r.method} {r.path} -> {r.function} {r.status} ({r.duration_s * 1000:.0f} ms)"
+                + (f" {r.note}" if r.note else ""))
         elif ev.kind == "serving":
             say(f"serving on {ev.detail}: POST {ev.detail}/2015-03-31/functions/NAME/invocations, "
                 f"any method on {ev.detail}/lambda-url/NAME/PATH; watching for changes (Ctrl-C stops)")
@@ -572,6 +573,8 @@ def watch_cmd(
             say(f"error: {ev.detail}")
         elif ev.kind == "done":
             say(f"build done in {ev.detail}")
+        elif ev.kind == "progress":
+            say(ev.detail)
 
     watcher.watch(project, names or (), port=port, arch=_check_arch(arch), env=invoker.parse_env_pairs(env or ()),
                   environ=dict(os.environ), concurrency=concurrency, on_event=on_event,

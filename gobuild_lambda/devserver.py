@@ -72,6 +72,7 @@ class Request:
     status: int
     duration_s: float
     kind: str  # invoke | event | dry-run | url
+    note: str = ""  # e.g. "function error: errorString", "TooManyRequestsException"
 
 
 @dataclass
@@ -255,6 +256,7 @@ class Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         name, kind, status = "-", "url", 404
+        self._note = ""
         try:
             m = INVOKE_RE.match(parsed.path)
             if m and self.command == "POST":
@@ -270,7 +272,7 @@ class Handler(BaseHTTPRequestHandler):
                                      "gbl watch serves POST /2015-03-31/functions/NAME/invocations and /lambda-url/NAME/...")
         finally:
             self.server.backend.on_request(Request(self.command, parsed.path, name, status,
-                                                   time.monotonic() - start, kind))
+                                                   time.monotonic() - start, kind, self._note))
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _any
 
@@ -309,6 +311,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _error(self, status: int, code: str, message: str, extra: Mapping[str, str] = ()) -> int:
         doc = {"Type": "User" if status < 500 else "Service", "Message": message, **dict(extra)}
+        self._note = code
         return self._send(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", code),
                                    ("x-amzn-RequestId", str(uuid.uuid4()))], json.dumps(doc).encode())
 
@@ -356,6 +359,7 @@ class Handler(BaseHTTPRequestHandler):
         if call.status == "ok":
             return kind, self._send(200, headers, call.payload)
         headers.append(("X-Amz-Function-Error", "Unhandled"))
+        self._note = f"function {call.status}: {call.error_type}"
         return kind, self._send(200, headers, error_document(call))
 
     def _event(self, name: str, body: bytes) -> int:
@@ -364,13 +368,18 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(429, "TooManyRequestsException", "Rate Exceeded.",
                                {"Reason": "ConcurrentInvocationLimitExceeded"})
 
-        def run() -> None:
+        def run() -> None:  # nobody waits for an Event: its outcome is a line of the request log
+            start, status, note = time.monotonic(), 200, ""
             try:
-                backend.invoke(name, body or b"{}", True)
-            except Exception:  # noqa: BLE001 - reported by the backend; nobody waits for an Event
-                pass
+                call = backend.invoke(name, body or b"{}", True)
+                if call.status != "ok":
+                    note = f"function {call.status}: {call.error_type}"
+            except Exception as exc:  # noqa: BLE001
+                status, note = 502, f"{type(exc).__name__}: {exc}"
             finally:
                 backend._async.release()
+            backend.on_request(Request("EVENT", self.path.split("?")[0], name, status, time.monotonic() - start,
+                                       "event-run", note))
 
         threading.Thread(target=run, name=f"gbl-event-{name}", daemon=True).start()
         return self._send(202, [("x-amzn-RequestId", str(uuid.uuid4()))], b"")
@@ -394,6 +403,8 @@ class Handler(BaseHTTPRequestHandler):
             answer = bad_gateway()
             return self._send(answer.status, answer.headers, answer.body)
         answer = url_response(call.payload) if call.status == "ok" else bad_gateway()
+        if call.status != "ok":
+            self._note = f"function {call.status}: {call.error_type}"
         return self._send(answer.status, (*answer.headers, ("x-amzn-RequestId", call.request_id)), answer.body)
 
 

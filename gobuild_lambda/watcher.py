@@ -61,7 +61,7 @@ class WatchEvent:
     """Progress for the CLI.  kind: serving (detail: the URL) | building (detail: why) |
     built (function, detail: "swapped" or "unchanged") | failed (function, detail: Go's message
     or the verify failure) | error (detail: a GblError's text: gbl.toml, a tool) | request
-    (request: devserver.Request) | done (detail: how long the build took) | stopping."""
+    (request: devserver.Request) | progress (detail: a long-running go, a lock wait) | done (detail: how long the build took) | stopping."""
 
     kind: str
     function: str = ""
@@ -370,7 +370,8 @@ class _Builder:
         self.emit(WatchEvent("building", detail=why))
         started = time.monotonic()
         try:
-            report = self.pipeline.build(self.root, names=self.names, arch=self.arch, env=self.environ)
+            report = self.pipeline.build(self.root, names=self.names, arch=self.arch, env=self.environ,
+                                         on_event=self._progress)
         except (BuildFailed, VerifyFailed) as exc:
             report = exc.report
             if report is None:
@@ -397,6 +398,11 @@ class _Builder:
                 self.emit(WatchEvent("built", r.function.name,
                                      f"{r.function.arch}, {'serving the new build' if why != 'start' else 'ready'}"))
         self.emit(WatchEvent("done", detail=f"{time.monotonic() - started:.1f} s"))
+
+
+    def _progress(self, ev) -> None:
+        if ev.kind in ("waiting", "lock-wait"):  # a long `go`, another gbl holding the lock
+            self.emit(WatchEvent("progress", detail=ev.detail))
 
 
 def _failure_text(r) -> str:

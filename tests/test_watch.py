@@ -93,7 +93,8 @@ def sample(tmp_path_factory):
 @pytest.fixture(scope="module")
 def handlers(tmp_path_factory):
     base = tmp_path_factory.mktemp("watch-handlers")
-    w = Watch(copy_project(FIXTURES / "handlers", base / "handlers"), base, "--concurrency", "2")
+    w = Watch(copy_project(FIXTURES / "handlers", base / "handlers"), base, "--concurrency", "2",
+              "--env", "GBL_TEST_W=1=2", "--env", "AWS_REGION=eu-west-1")
     yield w
     assert w.stop() == errors.EXIT_INTERRUPTED
 
@@ -131,6 +132,7 @@ def test_async_invoke_202_dry_run_204_and_log_tail(sample):
     out, _ = sample.invoke("echo", {"text": "from an event"}, InvocationType="Event")
     assert out["StatusCode"] == 202
     sample.wait_for(r"^POST /2015-03-31/functions/echo/invocations -> echo 202")
+    sample.wait_for(r"^EVENT /2015-03-31/functions/echo/invocations -> echo 200")  # it ran
     out, _ = sample.invoke("echo", {}, InvocationType="DryRun")
     assert out["StatusCode"] == 204
     out, doc = sample.invoke("echo", {"text": "tail"}, LogType="Tail")
@@ -166,11 +168,17 @@ def test_handler_errors_crashes_and_timeouts(handlers):
     assert "FunctionError" not in out and doc == {"slept": 0}
 
 
+def test_env_and_the_functions_environment(handlers):
+    out, doc = handlers.invoke("envdump", {})
+    assert doc == {"AWS_LAMBDA_FUNCTION_NAME": "envdump", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+                   "AWS_REGION": "eu-west-1", "AWS_LAMBDA_FUNCTION_TIMEOUT": "3", "GBL_TEST_W": "1=2"}
+
+
 def test_a_busy_function_gets_another_instance_up_to_the_limit(handlers):
     """--concurrency 2: two slow calls run at once (two emulators); a third is refused with 429."""
     results: list = []
-    handlers.invoke("sleeps", {"seconds": 0})
-    handlers.wait_for(r"^POST /2015-03-31/functions/sleeps/invocations -> sleeps 200")  # earlier lines read
+    out, _ = handlers.invoke("sleeps", {"seconds": 0})
+    handlers.wait_for(rf"^sleeps \| REPORT RequestId: {out['ResponseMetadata']['RequestId']}")  # earlier lines read
 
     def slow() -> None:
         results.append(handlers.invoke("sleeps", {"seconds": 2.5}))
@@ -295,6 +303,22 @@ def test_signal_leaves_no_process_and_no_directory(tmp_path, sig):
     assert code == errors.EXIT_INTERRUPTED
     assert [(p, _cmdline(p)) for p in started if _alive(p)] == []
     assert not list(tmp_path.glob(f"{TEMP_PREFIX}*"))
+
+
+def test_sigkill_of_gbl_takes_the_emulators_down(tmp_path):
+    """The emulators were started by one long-lived thread: their parent-death signal fires."""
+    w = Watch(copy_project(SAMPLE, tmp_path / "sample_project"), tmp_path)
+    try:
+        assert w.invoke("echo", {"text": "x"})[1]["echo"] == "x"
+        started = descendants(w.proc.pid)
+        assert started
+    finally:
+        w.proc.kill()
+        w.proc.wait()
+    deadline = time.monotonic() + 30  # the kernel's signal and the emulator's clean-up are async
+    while time.monotonic() < deadline and any(_alive(p) for p in started):
+        time.sleep(0.1)
+    assert [(p, _cmdline(p)) for p in started if _alive(p)] == []
 
 
 def test_port_in_use_and_unknown_name_exit_2(tmp_path):
