@@ -85,25 +85,36 @@ class _Starter(threading.Thread):
     def __init__(self) -> None:
         super().__init__(name="gbl-emulator-starter", daemon=True)
         self._jobs: queue.Queue = queue.Queue()
+        self._stopping = False
+        self._lock = threading.Lock()
 
     def run(self) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
-                return
+                break
             fut, fn = job
             try:
                 fut.set_result(fn())
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 fut.set_exception(exc)
+        while not self._jobs.empty():  # asked for while stopping: nobody waits forever
+            job = self._jobs.get()
+            if job is not None:
+                job[0].set_exception(devserver.NotReady("gbl watch is stopping"))
 
     def call(self, fn: Callable[[], Emulator]) -> Emulator:
         fut: Future = Future()
-        self._jobs.put((fut, fn))
+        with self._lock:
+            if self._stopping:
+                raise devserver.NotReady("gbl watch is stopping")
+            self._jobs.put((fut, fn))
         return fut.result()
 
     def stop(self) -> None:
-        self._jobs.put(None)
+        with self._lock:
+            self._stopping = True
+            self._jobs.put(None)
         self.join(timeout=30)
 
 
@@ -153,18 +164,21 @@ class Pool:
                 del self._served[gone]
             self._drop_idle(lambda inst: inst.served.fn.name not in self._known)
 
-    def update(self, fn: Function, zip_path: Path, sha256: str, tools=None) -> bool:
+    def set_tools(self, tools) -> None:
+        """The emulator and wrappers for instances started from now on (a new arch appeared)."""
+        with self._cv:
+            self.tools = tools
+
+    def update(self, fn: Function, zip_path: Path, sha256: str) -> bool:
         """Serve this verified zip for ``fn`` from now on; False when it is what already serves."""
         with self._cv:
             old = self._served.get(fn.name)
-            if old is not None and old.sha256 == sha256 and old.fn == fn and tools is None:
+            if old is not None and old.sha256 == sha256 and old.fn == fn:
                 return False
             self._generation += 1
             copy = self.workdir / f"{fn.name}.{self._generation}.zip"
         shutil.copyfile(zip_path, copy)
         with self._cv:
-            if tools is not None:
-                self.tools = tools
             self._served[fn.name] = Served(fn, copy, sha256)
             self._known.add(fn.name)
             self._drop_idle(lambda inst: inst.served.fn.name == fn.name)
@@ -301,7 +315,8 @@ def watch(project_dir: Path | str = ".", names: Sequence[str] = (), *, port: int
     """Build, serve and rebuild on save until ``stop`` is set (or Ctrl-C); see the module docstring.
 
     Raises UsageError (a bad name, the port in use), ToolMissing (emulator, qemu), or what the
-    first plan raises; a failed build is reported, not raised."""
+    first build raises when it built nothing (gbl.toml, go.mod); a function that fails to
+    compile is reported (``failed``), and the others serve."""
     from . import pipeline
     from .invoker import default_region, find_tools
 
@@ -375,17 +390,21 @@ class _Builder:
         except (BuildFailed, VerifyFailed) as exc:
             report = exc.report
             if report is None:
+                if why == "start":
+                    raise
                 self.emit(WatchEvent("error", detail=str(exc)))
                 return
         except GblError as exc:  # gbl.toml, go.mod, a tool: the running versions keep serving
+            if why == "start":  # nothing serves yet: the exit code says what is wrong
+                raise
             self.emit(WatchEvent("error", detail=str(exc)))
             return
         self.pool.set_known(self.names or [r.function.name for r in report.results])
-        tools = None
         arches = {r.function.arch for r in report.results if r.ok}
         if arches - set(self.pool.tools.wrappers):
             try:
-                tools = find_tools(report.plan, [r.function for r in report.results if r.ok], self.environ)
+                self.pool.set_tools(find_tools(report.plan, [r.function for r in report.results if r.ok],
+                                               self.environ))
             except GblError as exc:
                 self.emit(WatchEvent("error", detail=str(exc)))
                 return
@@ -393,7 +412,7 @@ class _Builder:
             if not r.ok:
                 self.emit(WatchEvent("failed", r.function.name, _failure_text(r)))
                 continue
-            swapped = self.pool.update(r.function, r.zip_path, r.sha256, tools)
+            swapped = self.pool.update(r.function, r.zip_path, r.sha256)
             if swapped or why == "start":
                 self.emit(WatchEvent("built", r.function.name,
                                      f"{r.function.arch}, {'serving the new build' if why != 'start' else 'ready'}"))

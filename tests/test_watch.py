@@ -268,6 +268,16 @@ def test_saving_a_change_serves_the_new_build_and_a_compile_error_keeps_the_old(
         greet.write_text(greet.read_text().replace('"howdy, "', '"hola, "'))
         w.wait_for(r"^api: amd64, serving the new build$")
         assert json.loads(http("GET", url)[2])["message"] == "hola, you"
+        toml = project / "gbl.toml"
+        config = toml.read_text()
+        toml.write_text(config + "\n[functions.api]\nmemry = 256\n")  # a typo: gbl.toml is refused
+        w.wait_for(r"^error: .*gbl\.toml")
+        assert json.loads(http("GET", url)[2])["message"] == "hola, you"
+        toml.write_text(config)
+        (project / "cmd" / "hello2").mkdir()  # a new function is served after the next build
+        (project / "cmd" / "hello2" / "main.go").write_text(good)
+        w.wait_for(r"^hello2: amd64, serving the new build$")
+        assert json.loads(http("GET", f"{w.url}/lambda-url/hello2/p")[2])["path"] == "/p"
     finally:
         assert w.stop() == errors.EXIT_INTERRUPTED
 
