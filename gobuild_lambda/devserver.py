@@ -270,6 +270,14 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 status = self._error(404, "UnknownOperationException", f"no such route: {self.command} {parsed.path}; "
                                      "gbl watch serves POST /2015-03-31/functions/NAME/invocations and /lambda-url/NAME/...")
+        except (ConnectionError, TimeoutError):  # the client went away
+            self.close_connection = True
+        except Exception as exc:  # noqa: BLE001 - a bug in gbl: answer it, keep serving
+            self.close_connection = True
+            try:
+                status = self._error(500, "ServiceException", f"gbl watch failed: {type(exc).__name__}: {exc}")
+            except OSError:
+                pass
         finally:
             self.server.backend.on_request(Request(self.command, parsed.path, name, status,
                                                    time.monotonic() - start, kind, self._note))

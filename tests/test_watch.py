@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+from http.client import HTTPConnection
 import json
 import os
 import queue
@@ -217,6 +218,12 @@ def test_function_url_event_and_plain_json_answer(handlers):
     status, _, data = http("POST", f"{handlers.url}/lambda-url/ok", b'{"a": 1}', {"Content-Type": "application/json"})
     event = json.loads(data)["input"]
     assert status == 200 and event["rawPath"] == "/" and event["body"] == '{"a": 1}' and not event["isBase64Encoded"]
+    conn = HTTPConnection(handlers.url.split("//")[1], timeout=120)  # a chunked body (curl -T -)
+    conn.request("POST", "/lambda-url/ok/c", body=iter([b"ab", b"cd"]), headers={"Content-Type": "text/plain"},
+                 encode_chunked=True)
+    resp = conn.getresponse()
+    assert resp.status == 200 and json.loads(resp.read())["input"]["body"] == "abcd"
+    conn.close()
     status, _, _ = http("GET", f"{handlers.url}/lambda-url/fails/x")
     assert status == 502
     status, _, data = http("GET", f"{handlers.url}/lambda-url/nope/x")
