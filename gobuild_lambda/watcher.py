@@ -212,6 +212,9 @@ class Pool:
         except GblError as exc:  # the emulator did not start or stopped answering
             inv = None
             raise devserver.NotReady(f"function {name}: {exc.message}") from exc
+        except OSError as exc:  # its zip copy replaced by a newer build while it was starting
+            inv = None
+            raise devserver.NotReady(f"function {name}: {exc}; call again") from exc
         finally:
             self._release(name, inst, inv is not None and inv.reusable)
         return devserver.Call(inv.status, inv.payload, inv.request_id, inv.error_type, inv.error_message,
