@@ -9,6 +9,7 @@ The public library API (the CLI is a thin layer over it)::
     gbl.zip_binary("bootstrap", "fn.zip")       # -> Packaged: the deterministic packager alone
     gbl.init("path/to/module")                  # -> WrittenFile per file: gbl.toml, Makefile, CI
     gbl.invoke("path/to/module", "api", event=b'{}')  # -> InvokeResult: run once in the emulator
+    gbl.watch("path/to/module", port=9000)      # serve the Invoke API + function URLs, rebuild on save
     gbl.diff("path/to/module")                  # -> DiffReport: manifest vs deployed (needs boto3)
     gbl.deploy("path/to/module")                # -> DeployReport: update only changed functions
 
@@ -36,6 +37,7 @@ _EXPORTS = {
     "InvokeResult": ("invoker", "InvokeResult"),
     "render_example": ("invoker", "render_example"),
     "Emulator": ("emulator", "Emulator"),
+    "watch": ("watcher", "watch"),
     "diff": ("deployment", "diff"),
     "deploy": ("deployment", "deploy"),
     "DiffReport": ("deployment", "DiffReport"),

@@ -555,6 +555,55 @@ def _print_invoke_table(results, as_json: bool) -> None:
             err.print(f"[red]error:[/] function {r.function}: {escape(r.error_type)}: {escape(r.error_message)}")
 
 
+# --------------------------------------------------------------------------------------- watch
+@app.command("watch")
+def watch_cmd(
+    names: Optional[List[str]] = typer.Argument(None, help="Functions to serve (default: all)."),
+    project: Path = ProjectOpt,
+    port: int = typer.Option(9000, "--port", help="The 127.0.0.1 port to serve on (0: any free port)."),
+    arch: Optional[str] = ArchOpt,
+    env: Optional[List[str]] = typer.Option(None, "--env", help="KEY=VALUE for the functions' environment (repeatable)."),
+    concurrency: int = typer.Option(4, "--concurrency", help="Instances per function at most; past it a call gets 429."),
+) -> None:
+    """Build, serve the Lambda Invoke API and function URLs on 127.0.0.1, rebuild on save."""
+    import threading
+
+    from . import invoker, watcher
+
+    lock = threading.Lock()
+    err = sys.stderr
+
+    def say(text: str) -> None:
+        with lock:
+            err.write(text + "\n")
+            err.flush()
+
+    def on_event(ev) -> None:
+        if ev.kind == "request":
+            r = ev.request
+            say(f"{r.method} {r.path} -> {r.function} {r.status} ({r.duration_s * 1000:.0f} ms)"
+                + (f" {r.note}" if r.note else ""))
+        elif ev.kind == "serving":
+            say(f"serving on {ev.detail}: POST {ev.detail}/2015-03-31/functions/NAME/invocations, "
+                f"any method on {ev.detail}/lambda-url/NAME/PATH; watching for changes (Ctrl-C stops)")
+        elif ev.kind == "building":
+            say(f"building ({ev.detail})…")
+        elif ev.kind == "built" and ev.function:
+            say(f"{ev.function}: {ev.detail}")
+        elif ev.kind == "failed":
+            say(f"error: function {ev.function} failed to build; the previous version keeps serving:\n{ev.detail}")
+        elif ev.kind == "error":
+            say(f"error: {ev.detail}")
+        elif ev.kind == "done":
+            say(f"build done in {ev.detail}")
+        elif ev.kind == "progress":
+            say(ev.detail)
+
+    watcher.watch(project, names or (), port=port, arch=_check_arch(arch), env=invoker.parse_env_pairs(env or ()),
+                  environ=dict(os.environ), concurrency=concurrency, on_event=on_event,
+                  on_log=lambda fn, line: say(f"{fn} | {line}"))
+
+
 # ------------------------------------------------------------------------------------ manifest
 manifest_app = typer.Typer(help="Work with dist/manifest.json files.", no_args_is_help=True)
 app.add_typer(manifest_app, name="manifest")

@@ -80,9 +80,10 @@ def test_noop_cli_imports_only_what_it_uses(built):
     assert doc["code"] == 0, out.stderr
     tops = {m.split(".")[0] for m in doc["modules"]}
     assert not tops & {"pydantic", "pydantic_core", "docker", "requests", "urllib3", "jinja2", "ruamel", "yaml",
-                        "boto3", "botocore", "s3transfer"}
+                        "boto3", "botocore", "s3transfer", "watchfiles"}
     ours = {m for m in doc["modules"] if m.startswith("gobuild_lambda.")}
-    assert not ours & {f"gobuild_lambda.{m}" for m in ("verify", "elf", "docker_build", "migrate", "scaffold", "deployment")}
+    assert not ours & {f"gobuild_lambda.{m}" for m in ("verify", "elf", "docker_build", "migrate", "scaffold", "deployment",
+                                                                      "watcher", "devserver")}
 
 
 def test_one_function_changed(built, tmp_path):
