@@ -256,7 +256,7 @@ def verify_cmd(
         )
         for t in targets
     ]
-    from .cliout import verify_json
+    from .cliout import display_path, verify_json
 
     failed = [v for v in verdicts if not v.ok]
     if not as_json:
@@ -268,7 +268,7 @@ def verify_cmd(
     if failed:
         exc = errors.VerifyFailed(
             f"{len(failed)} of {len(verdicts)} zip(s) would not run on Lambda: "
-            + ", ".join(str(v.path) for v in failed),
+            + ", ".join(display_path(v.path) for v in failed),
             verdicts=failed,
         )
         raise _fail_with(exc, verify_json(verdicts))

@@ -41,6 +41,17 @@ def escape(text: str) -> str:
     return _escape(text)
 
 
+def display_path(path) -> str:
+    """A path as a person wants to read it: relative when it is under the working directory."""
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve())) if p.is_absolute() else str(p)
+    except (ValueError, OSError):
+        return str(p)
+
+
 def size_text(n: int) -> str:
     for unit in ("B", "KiB", "MiB"):
         if n < 1024 or unit == "MiB":
@@ -337,11 +348,11 @@ def print_verdict(console, verdict, only_problems: bool = False, compact: bool =
     if compact:
         passed = len(verdict.checks) - len(problems)
         state = "[green]ok[/]" if verdict.ok else "[red]FAILED[/]"
-        console.print(f"{escape(str(verdict.path))}: {state} ({passed}/{len(verdict.checks)} checks passed)")
+        console.print(f"{escape(display_path(verdict.path))}: {state} ({passed}/{len(verdict.checks)} checks passed)")
         only_problems = True
     elif not only_problems:
         state = "[green]ok[/]" if verdict.ok else "[red]FAILED[/]"
-        console.print(f"{escape(str(verdict.path))}: {state}")
+        console.print(f"{escape(display_path(verdict.path))}: {state}")
     for c in verdict.checks:
         if only_problems and c.status == "pass":
             continue
