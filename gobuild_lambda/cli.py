@@ -634,11 +634,17 @@ def deploy_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Build if needed, then UpdateFunctionCode for exactly the functions whose code changed."""
+    from contextlib import nullcontext
+
+    from .cliout import BuildProgress
     from .deployment import deploy
 
+    err = _stderr()
     try:
-        report = deploy(project, names=names or (), out_dir=out, build=not no_build, dry_run=dry_run,
-                        publish=publish, alias=alias)
+        # the build before the deploy shows its progress as `gbl build` does
+        with (nullcontext() if no_build else BuildProgress(err, live=err.is_terminal)) as on_event:
+            report = deploy(project, names=names or (), out_dir=out, build=not no_build, dry_run=dry_run,
+                            publish=publish, alias=alias, on_event=on_event)
     except (errors.BuildFailed, errors.VerifyFailed) as exc:
         if exc.report is not None:
             if as_json:  # the build's report, under "build", with the error

@@ -138,3 +138,25 @@ def test_tables_fit_80_columns_without_cutting_a_long_name(tmp_path):
         assert max(len(line) for line in lines) <= 80, proc.stdout
         assert any(f" {LONG} " in line for line in lines), proc.stdout  # whole, on one line
         assert "…" not in proc.stdout
+
+
+def test_terminal_progress_shows_n_of_n_and_elapsed_time():
+    """On a terminal: a progress display (compiled, packaged+verified as n/N, elapsed time)."""
+    from rich.console import Console
+
+    from gobuild_lambda.cliout import BuildProgress
+    from gobuild_lambda.pipeline import Event
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=120, color_system=None)
+    with BuildProgress(console, live=True) as progress:
+        progress(Event("plan", detail="2 function(s)", count=2))
+        progress(Event("build", detail="go build (2 function(s))"))
+        progress(Event("built", "a", "relinked"))
+        progress(Event("built", "b", "up to date"))
+        progress(Event("packaged", "a", "2048 bytes"))
+        progress(Event("reused", "b", "zip up to date"))
+    text = buf.getvalue()
+    assert "compiled" in text and "packaged+verified" in text and "2/2" in text, text
+    assert "0:00:0" in text  # the elapsed-time column
+    assert "gbl: " not in text  # no plain log lines on a terminal

@@ -5,7 +5,6 @@ need moto's server, are checked in test_deploy.py."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import zipfile
