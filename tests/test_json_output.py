@@ -139,3 +139,12 @@ def test_schemas_refuse_what_is_not_a_document():
     with pytest.raises(jsonschema.ValidationError):  # an error without its exit code
         jsonschema.validate({"version": 1, "command": "plan", "ok": False,
                              "error": {"type": "X", "message": "m", "where": None, "hint": None}}, schema("plan"))
+
+
+def test_schema_files_are_what_generate_py_writes():
+    import runpy
+
+    gen = runpy.run_path(str(SCHEMAS / "generate.py"))
+    for command in gen["COMMANDS"]:
+        stored = json.loads((SCHEMAS / gen["file_name"](command)).read_text(encoding="utf-8"))
+        assert stored == gen["schema"](command), f"run python docs/schemas/generate.py ({command})"
