@@ -32,6 +32,12 @@ _EXPORTS = {
     "zip_binary": ("pipeline", "zip_binary"),
     "init": ("pipeline", "init"),
     "GblError": ("errors", "GblError"),
+    # every error the library raises, so `except gbl.BuildFailed:` works (docs/exit-codes.md)
+    **{name: ("errors", name) for name in (
+        "UsageError", "ConfigError", "PlanError", "ToolMissing", "BuildFailed", "VerifyFailed",
+        "DockerError", "FunctionError", "InvokeTimeout", "MigrateCheckFailed", "OutputError",
+        "AwsAccessError", "DeployFailed", "FunctionMissing",
+    )},
     "invoke": ("invoker", "invoke"),
     "invoke_all": ("invoker", "invoke_all"),
     "InvokeResult": ("invoker", "InvokeResult"),

@@ -49,18 +49,28 @@ def _main(
 
 
 def _stderr():
-    from rich.console import Console
+    from .cliout import stderr_console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return stderr_console()
 
 
-def _stdout():
-    from rich.console import Console
+def _stdout(table: bool = False):
+    from .cliout import stdout_console
 
-    console = Console(highlight=False, soft_wrap=True)
-    if not console.is_terminal:  # piped: never squeeze tables into 80 columns
-        console.width = 200
-    return console
+    return stdout_console(table=table)
+
+
+def _emit(command: str, body: dict) -> None:
+    """Print a command's --json document (one object, with version and command)."""
+    from .cliout import document, print_json
+
+    print_json(document(command, body))
+
+
+def _fail_with(exc: errors.GblError, body: dict) -> errors.GblError:
+    """``exc``, carrying what the command knew: with --json, main() prints it with the error."""
+    exc.json_body = body
+    return exc
 
 
 def _check_arch(arch: Optional[str]) -> Optional[str]:
@@ -85,6 +95,7 @@ def plan_cmd(
     warnings = [*plan.warnings, *_template_warnings(plan.project_dir)]
     if as_json:
         doc = {
+            "ok": True,
             "module": plan.module_path,
             "modules": [{"dir": d, "path": m} for d, m in plan.modules],
             "go": plan.go_directive,
@@ -95,18 +106,20 @@ def plan_cmd(
             "skipped": [{"dir": s.rel_dir, "reason": s.reason} for s in plan.skipped],
             "warnings": warnings,
         }
-        typer.echo(json.dumps(doc, indent=2))
+        _emit("plan", doc)
         return
-    from rich.table import Table
+    from .cliout import add_columns
+    from .cliout import table as new_table
 
     title = plan.module_path if len(plan.modules) <= 1 else f"{len(plan.modules)} modules"
-    table = Table(title=_escape(f"{title}: {len(plan.functions)} function(s)"), title_justify="left")
-    for col in ("function", "package dir", "arch", "runtime", "builder", "tags", "ldflags"):
-        table.add_column(col)
+    table = new_table(_escape(f"{title}: {len(plan.functions)} function(s)"))
+    add_columns(table, ("function", "package dir", "arch", "runtime", "builder", "tags", "ldflags"),
+                first_width=max((len(f.name) for f in plan.functions), default=0))
     for f in plan.functions:
         builder = f.builder if f.builder == "local" else f"docker ({f.image or default_image(plan) or '?'})"
-        table.add_row(f.name, f.rel_dir, f.arch, f.runtime, builder, ",".join(f.tags), f.ldflags)
-    _stdout().print(table)
+        table.add_row(_escape(f.name), _escape(f.rel_dir), f.arch, f.runtime, _escape(builder),
+                      _escape(",".join(f.tags)), _escape(f.ldflags))
+    _stdout(table=True).print(table)
     err = _stderr()
     if verbose:
         for s in plan.skipped:
@@ -164,46 +177,27 @@ def build_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Plan, build, package and verify: DIR/dist/<name>.zip and DIR/dist/manifest.json."""
+    import time
+
+    from .cliout import BuildProgress
     from .pipeline import build
 
     shard_kn = _parse_shard(shard) if shard else None
 
     err = _stderr()
-    status = err.status("planning…") if err.is_terminal and not as_json else None
-
-    def on_event(ev) -> None:
-        text = {
-            "plan": f"planned {ev.detail}",
-            "lock-wait": f"[yellow]{ev.detail}[/]",
-            "build": ev.detail,
-            "built": f"built {ev.function} ({ev.detail})",
-            "failed": f"[red]failed[/] {ev.function}",
-            "packaged": f"packaged {ev.function} ({ev.detail})",
-        }.get(ev.kind, f"{ev.kind} {ev.detail}")
-        if status is not None:
-            status.update(text)
-        elif ev.kind in ("lock-wait", "pull", "download", "cleanup") and not as_json:
-            err.print(text)  # a CI log still shows waits, pulls and module downloads
-        elif ev.kind == "waiting":
-            err.print(ev.detail, markup=False)  # a hanging `go` is never silent, even with --json
-
-    if status is not None:
-        status.start()
+    # stderr: a progress display on a terminal, plain lines (at least every 10 s) in a CI log
+    started = time.monotonic()
     try:
-        report = build(
-            project, names=names or (), arch=_check_arch(arch), out_dir=out, jobs=jobs,
-            builder="docker" if docker else None, image=image, shard=shard_kn, on_event=on_event,
-        )
+        with BuildProgress(err, live=err.is_terminal) as on_event:
+            report = build(
+                project, names=names or (), arch=_check_arch(arch), out_dir=out, jobs=jobs,
+                builder="docker" if docker else None, image=image, shard=shard_kn, on_event=on_event,
+            )
     except (errors.BuildFailed, errors.VerifyFailed) as exc:
-        if status is not None:
-            status.stop()
         if exc.report is not None:
-            _print_report(exc.report, as_json)
+            _print_report(exc.report, as_json, time.monotonic() - started, exc)
         raise
-    finally:
-        if status is not None:
-            status.stop()
-    _print_report(report, as_json)
+    _print_report(report, as_json, time.monotonic() - started)
 
 
 def _parse_shard(text: str) -> tuple[int, int]:
@@ -214,60 +208,31 @@ def _parse_shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def _print_report(report, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(_report_json(report), indent=2))
-        return
-    from rich.table import Table
+def _print_report(report, as_json: bool, wall_s: float | None = None, exc=None) -> None:
+    """The build's result: a table and a summary line, or its --json document (on failure, the
+    document rides on ``exc`` for main() to print with the error)."""
+    from .cliout import print_report, report_json
 
-    table = Table(title=f"{report.out_dir}", title_justify="left")
-    for col in ("function", "arch", "size", "sha256", "status"):
-        table.add_column(col, justify="right" if col == "size" else "left")
-    for r in report.results:
-        if r.ok:
-            state = "relinked" if r.relinked else ("re-zipped" if r.rezipped else "up to date")
-            table.add_row(r.function.name, r.function.arch, _size(r.size), r.sha256[:12], state)
+    if as_json:
+        body = report_json(report, wall_s)
+        if exc is not None:
+            _fail_with(exc, body)
         else:
-            table.add_row(r.function.name, r.function.arch, "-", "-", "[red]FAILED[/]")
-    _stdout().print(table)
-    err = _stderr()
-    for r in report.failed:
-        err.print(f"[red]error:[/] function {r.function.name} ({_escape(r.function.rel_dir)}):")
-        if r.verdict is not None:
-            _print_verdict(err, r.verdict, only_problems=True)
-        else:
-            err.print(r.error, markup=False)
+            _emit("build", body)
+        return
+    print_report(report, wall_s)
 
 
 def _report_json(report) -> dict:
-    return {
-        "ok": report.ok,
-        "out_dir": str(report.out_dir),
-        "manifest": str(report.manifest_path),
-        "functions": [
-            {
-                "name": r.function.name,
-                "arch": r.function.arch,
-                "ok": r.ok,
-                "zip": str(r.zip_path) if r.zip_path else None,
-                "size": r.size,
-                "sha256": r.sha256,
-                "code_sha256": r.code_sha256,
-                "relinked": r.relinked,
-                "rezipped": r.rezipped,
-                "error": r.error or None,
-            }
-            for r in report.results
-        ],
-    }
+    from .cliout import report_json
+
+    return report_json(report)
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB"):
-        if n < 1024 or unit == "MiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
-        n /= 1024
-    return str(n)  # pragma: no cover
+    from .cliout import size_text
+
+    return size_text(n)
 
 
 # -------------------------------------------------------------------------------------- verify
@@ -277,6 +242,7 @@ def verify_cmd(
     arch: Optional[str] = ArchOpt,
     runtime: Optional[str] = typer.Option(None, "--runtime", help="provided.al2023 (default) or provided.al2."),
     as_json: bool = JsonOpt,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every check of every zip, not only the failing ones."),
 ) -> None:
     """Check zips (any tool's) for everything Lambda would fail on at invoke time."""
     from . import verify
@@ -290,54 +256,36 @@ def verify_cmd(
         )
         for t in targets
     ]
-    if as_json:
-        typer.echo(json.dumps([_verdict_json(v) for v in verdicts], indent=2))
-    else:
+    from .cliout import display_path, verify_json
+
+    failed = [v for v in verdicts if not v.ok]
+    if not as_json:
         out = _stdout()
         for v in verdicts:
-            _print_verdict(out, v)
-    failed = [v for v in verdicts if not v.ok]
+            _print_verdict(out, v, compact=not verbose)
+        out.print(f"{len(verdicts)} zip(s) checked: {len(verdicts) - len(failed)} ok, {len(failed)} failed"
+                  + ("" if verbose or not verdicts else " (-v shows every check)"), markup=False)
     if failed:
-        raise errors.VerifyFailed(
+        exc = errors.VerifyFailed(
             f"{len(failed)} of {len(verdicts)} zip(s) would not run on Lambda: "
-            + ", ".join(str(v.path) for v in failed),
+            + ", ".join(display_path(v.path) for v in failed),
             verdicts=failed,
         )
+        raise _fail_with(exc, verify_json(verdicts))
+    if as_json:
+        _emit("verify", verify_json(verdicts))
 
 
-_MARK = {"pass": "[green]ok  [/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
+def _print_verdict(console, verdict, only_problems: bool = False, compact: bool = False) -> None:
+    from .cliout import print_verdict
 
-
-def _print_verdict(console, verdict, only_problems: bool = False) -> None:
-    from rich.markup import escape
-
-    if not only_problems:
-        state = "[green]ok[/]" if verdict.ok else "[red]FAILED[/]"
-        console.print(f"{escape(str(verdict.path))}: {state}")
-    for c in verdict.checks:
-        if only_problems and c.status == "pass":
-            continue
-        line = f"  {_MARK.get(c.status, c.status)} {c.id}: {escape(c.message)}"
-        if c.status != "pass":
-            if c.lambda_error:
-                line += f"\n         Lambda: {escape(c.lambda_error)}"
-            if c.fix:
-                line += f"\n         fix: {escape(c.fix)}"
-        console.print(line)
+    print_verdict(console, verdict, only_problems=only_problems, compact=compact)
 
 
 def _verdict_json(v) -> dict:
-    return {
-        "path": str(v.path),
-        "ok": v.ok,
-        "arch": v.arch,
-        "go_version": v.go_version,
-        "aws_lambda_go": v.aws_lambda_go,
-        "checks": [
-            {"id": c.id, "status": c.status, "message": c.message, "lambda_error": c.lambda_error, "fix": c.fix}
-            for c in v.checks
-        ],
-    }
+    from .cliout import verdict_json
+
+    return verdict_json(v)
 
 
 # ----------------------------------------------------------------------------------------- zip
@@ -356,12 +304,13 @@ def zip_cmd(
     # the zip is put in place only when it passes verify; a failing one is removed
     packaged, verdict = zip_and_verify(binary, output, arch=_check_arch(arch), include=include or (),
                                        include_executable=include_executable or ())
-    if as_json:
-        typer.echo(json.dumps({
-            "zip": str(packaged.path), "size": packaged.size, "sha256": packaged.sha256,
-            "code_sha256": packaged.code_sha256, "written": verdict.ok, "verify": _verdict_json(verdict),
-        }, indent=2))
-    else:
+    body = {
+        "ok": verdict.ok, "zip": str(packaged.path), "size": packaged.size, "sha256": packaged.sha256,
+        "code_sha256": packaged.code_sha256, "written": verdict.ok, "verify": _verdict_json(verdict),
+    }
+    if as_json and verdict.ok:
+        _emit("zip", body)
+    elif not as_json:
         out = _stdout()
         if verdict.ok:
             out.print(f"wrote {packaged.path} ({_size(packaged.size)}, sha256 {packaged.sha256[:12]}, CodeSha256 {packaged.code_sha256})")
@@ -370,8 +319,9 @@ def zip_cmd(
         if not verdict.ok or any(c.status == "warn" for c in verdict.checks):
             _print_verdict(out, verdict, only_problems=True)
     if not verdict.ok:
-        raise errors.VerifyFailed(f"{packaged.path} would not run on Lambda; it was not written", verdicts=[verdict],
-                                  hint="pass a Linux binary built for Lambda (GOOS=linux, CGO_ENABLED=0)")
+        raise _fail_with(errors.VerifyFailed(
+            f"{packaged.path} would not run on Lambda; it was not written", verdicts=[verdict],
+            hint="pass a Linux binary built for Lambda (GOOS=linux, CGO_ENABLED=0)"), body)
 
 
 # ------------------------------------------------------------------------------------- migrate
@@ -384,6 +334,7 @@ def migrate_cmd(
     check: bool = typer.Option(False, "--check", help="Exit 9 when a file still uses go1.x or declares another arch than its zip's (for CI)."),
     runtime: Optional[str] = typer.Option(None, "--runtime", help="provided.al2023 or provided.al2 (default: each function's runtime in gbl.toml)."),
     arch: Optional[str] = ArchOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Move go1.x functions (SAM / CloudFormation, Serverless, Terraform) to gbl's zips on provided.al2023; report CDK uses."""
     from rich.markup import escape
@@ -402,7 +353,7 @@ def migrate_cmd(
             err.print(f"no template, serverless.yml, Terraform or CDK file in {escape(str(plan.project_dir))} uses go1.x")
     report = migrate_files(paths, plan, runtime=runtime, arch=arch, write=write)
     for r in report.results:
-        if not write:
+        if not write and not as_json:
             typer.echo(r.diff(), nl=False)
         left = ", ".join("Globals.Function" if x == "Globals" else x for x in r.go1x_after)
         if r.changed and write and left:  # never "migrated" while a Go function stays on go1.x
@@ -418,10 +369,19 @@ def migrate_cmd(
                 err.print(f"  {escape(str(c))}")
     for p in report.all_problems:
         err.print(f"[yellow]warning:[/] {escape(str(p))}")
+    body = _migrate_json(report, write) if as_json else {}
     if check:
-        report.check(written=write)
+        try:
+            report.check(written=write)
+        except errors.GblError as exc:
+            raise _fail_with(exc, body) from None
     elif write:
-        report.check_go1x(written=True)  # a --write that leaves a function on go1.x fails (exit 9)
+        try:
+            report.check_go1x(written=True)  # a --write that leaves a function on go1.x fails (exit 9)
+        except errors.GblError as exc:
+            raise _fail_with(exc, body) from None
+    if as_json:
+        _emit("migrate", body)
 
 
 def _files_to_migrate(plan, *, check: bool) -> list[Path]:
@@ -438,6 +398,25 @@ def _files_to_migrate(plan, *, check: bool) -> list[Path]:
     return sorted(found, key=lambda p: Path(os.path.relpath(p, root)).as_posix())
 
 
+def _problem_json(p) -> dict:
+    return {"path": str(p.path), "resource": p.resource, "line": p.line, "message": p.message, "hint": p.hint}
+
+
+def _migrate_json(report, write: bool) -> dict:
+    return {
+        "ok": True, "written": write,
+        "files": [
+            {"path": str(r.path), "label": r.label or str(r.path), "changed": r.changed,
+             "changes": [{"resource": c.resource, "key": c.key, "old": c.old, "new": c.new, "line": c.line}
+                         for c in r.changes],
+             "problems": [_problem_json(p) for p in r.problems],
+             "diff": r.diff()}
+            for r in report.results
+        ],
+        "problems": [_problem_json(p) for p in report.problems],
+    }
+
+
 def _cwd_relative(path: Path) -> Path:
     try:
         return Path(os.path.relpath(path))
@@ -450,11 +429,19 @@ def _cwd_relative(path: Path) -> Path:
 def init_cmd(
     project: Path = ProjectOpt,
     force: bool = typer.Option(False, "--force", help="Replace gbl.toml, Makefile and the workflow if they exist (an invalid gbl.toml is kept as gbl.toml.bak)."),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Write gbl.toml (every setting shown), a Makefile that calls gbl, and a GitHub Actions workflow."""
     from .pipeline import init
 
-    for written in init(project, force=force):
+    written_files = list(init(project, force=force))
+    if as_json:
+        _emit("init", {"ok": True, "files": [
+            {"path": str(w.path), "what": w.what, "replaced": w.replaced,
+             "kept_as": str(w.kept_as) if w.kept_as is not None else None}
+            for w in written_files]})
+        return
+    for written in written_files:
         typer.echo(str(written))
 
 
@@ -497,21 +484,29 @@ def invoke_cmd(
               timeout=timeout, environ=environ, on_log=on_log)
     if all_:
         results = invoker.invoke_all(project, **kw)
-        _print_invoke_table(results, as_json)
         failed = [r for r in results if not r.ok]
+        body = {"ok": not failed, "functions": [r.to_json() for r in results]}
+        if not (as_json and failed):
+            _print_invoke_table(results, as_json)
         if failed:
             cls = errors.FunctionError if any(r.status != "timeout" for r in failed) else errors.InvokeTimeout
-            raise cls(f"{len(failed)} of {len(results)} function(s) failed: "
-                      + ", ".join(f"{r.function} ({r.status})" for r in failed))
+            raise _fail_with(cls(f"{len(failed)} of {len(results)} function(s) failed: "
+                                 + ", ".join(f"{r.function} ({r.status})" for r in failed)), body)
         return
     result = invoker.invoke(project, name, check=False, **kw)
-    if as_json:
-        typer.echo(json.dumps({"version": invoker.JSON_VERSION, **result.to_json()}, indent=2))
-    else:
+    # the function's own error document is `function_error`: `error` is gbl's, as in every command
+    body = {"ok": result.status == "ok", **result.to_json()}
+    body["function_error"] = body.pop("error")
+    if not as_json:
         out = sys.stdout.buffer
         out.write(result.response if result.response.endswith(b"\n") else result.response + b"\n")
         out.flush()
-    invoker.raise_for(result)
+    try:
+        invoker.raise_for(result)
+    except errors.GblError as exc:
+        raise _fail_with(exc, body) from None
+    if as_json:
+        _emit("invoke", body)
 
 
 def _invoke_event(event, data, example, function: str, region: str) -> bytes:
@@ -535,8 +530,7 @@ def _invoke_event(event, data, example, function: str, region: str) -> bytes:
 
 def _print_invoke_table(results, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({"version": 1, "ok": all(r.ok for r in results),
-                               "functions": [r.to_json() for r in results]}, indent=2))
+        _emit("invoke", {"ok": all(r.ok for r in results), "functions": [r.to_json() for r in results]})
         return
     from rich.table import Table
 
@@ -613,12 +607,18 @@ app.add_typer(manifest_app, name="manifest")
 def manifest_merge_cmd(
     dirs: List[Path] = typer.Argument(..., help="Output directories of shard builds."),
     out: Path = typer.Option(..., "--out", "-o", help="Where the merged manifest.json and zips go."),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Combine shard builds' manifests (and zips) into one; conflicts are errors."""
     from .pipeline import merge_manifests
 
     path = merge_manifests(dirs, out)
-    _stdout().print(f"wrote {path}")
+    if as_json:
+        functions = sorted(json.loads(Path(path).read_text(encoding="utf-8")).get("functions", {}))
+        _emit("manifest merge", {"ok": True, "manifest": str(path), "out_dir": str(Path(path).parent),
+                                 "functions": functions})
+        return
+    _stdout().print(f"wrote {path}", markup=False)
 
 
 # ------------------------------------------------------------------------------ diff / deploy
@@ -637,12 +637,14 @@ def diff_cmd(
     from .deployment import diff
 
     report = diff(project, names=names or (), out_dir=out)
-    _print_diff(report, as_json)
     errs = report.errors
+    if not (as_json and errs):
+        _print_diff(report, as_json)
     if errs:
         cls = errors.AwsAccessError if any(e.kind == "access" for e in errs) else errors.DeployFailed
-        raise cls(f"{len(errs)} function(s) cannot be compared: " + ", ".join(e.target.function for e in errs),
-                  hint=errs[0].hint)
+        raise _fail_with(cls(f"{len(errs)} function(s) cannot be compared: "
+                             + ", ".join(e.target.function for e in errs), hint=errs[0].hint),
+                         _diff_doc(report))
     if exit_code and report.differs:
         sys.exit(errors.EXIT_DIFFERS)
 
@@ -657,14 +659,14 @@ def _diff_json(d) -> dict:
     }
 
 
-def _print_diff(report, as_json: bool) -> None:
-    from .deployment import OUTPUT_VERSION
+def _diff_doc(report) -> dict:
+    return {"ok": not report.errors, "out_dir": str(report.out_dir), "differs": report.differs,
+            "functions": [_diff_json(d) for d in report.functions]}
 
+
+def _print_diff(report, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({
-            "version": OUTPUT_VERSION, "out_dir": str(report.out_dir), "differs": report.differs,
-            "functions": [_diff_json(d) for d in report.functions],
-        }, indent=2))
+        _emit("diff", _diff_doc(report))
         return
     from rich.markup import escape
     from rich.table import Table
@@ -707,35 +709,50 @@ def deploy_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Build if needed, then UpdateFunctionCode for exactly the functions whose code changed."""
+    from contextlib import nullcontext
+
+    from .cliout import BuildProgress
     from .deployment import deploy
 
+    err = _stderr()
     try:
-        report = deploy(project, names=names or (), out_dir=out, build=not no_build, dry_run=dry_run,
-                        publish=publish, alias=alias)
+        # the build before the deploy shows its progress as `gbl build` does
+        with (nullcontext() if no_build else BuildProgress(err, live=err.is_terminal)) as on_event:
+            report = deploy(project, names=names or (), out_dir=out, build=not no_build, dry_run=dry_run,
+                            publish=publish, alias=alias, on_event=on_event)
     except (errors.BuildFailed, errors.VerifyFailed) as exc:
         if exc.report is not None:
+            if as_json:  # the build's report, under "build", with the error
+                from .cliout import report_json
+
+                raise _fail_with(exc, {"build": report_json(exc.report)})
             _print_report(exc.report, as_json)
         raise
     except (errors.AwsAccessError, errors.DeployFailed, errors.FunctionMissing) as exc:
         if getattr(exc, "report", None) is not None:
+            if as_json:
+                raise _fail_with(exc, _deploy_doc(exc.report))
             _print_deploy(exc.report, as_json)
         raise
     _print_deploy(report, as_json)
 
 
-def _print_deploy(report, as_json: bool) -> None:
-    from .deployment import OUTPUT_VERSION
+def _deploy_doc(report) -> dict:
+    return {
+        "ok": not any(f.action in ("missing", "failed") for f in report.functions),
+        "out_dir": str(report.out_dir), "dry_run": report.dry_run,
+        "functions": [
+            {**_diff_json(f.diff), "action": f.action, "upload": f.upload or None,
+             "published_version": f.version, "alias": f.alias,
+             "error": f.error or None, "hint": f.hint or None}
+            for f in report.functions
+        ],
+    }
 
+
+def _print_deploy(report, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({
-            "version": OUTPUT_VERSION, "out_dir": str(report.out_dir), "dry_run": report.dry_run,
-            "functions": [
-                {**_diff_json(f.diff), "action": f.action, "upload": f.upload or None,
-                 "published_version": f.version, "alias": f.alias,
-                 "error": f.error or None, "hint": f.hint or None}
-                for f in report.functions
-            ],
-        }, indent=2))
+        _emit("deploy", _deploy_doc(report))
         return
     from rich.markup import escape
     from rich.table import Table
@@ -761,9 +778,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     print the usage and exit 2 (= EXIT_USAGE) without gbl touching click, which typer >= 0.26
     vendors.  gbl's errors propagate out of the app and are mapped here.
     """
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
         _install_signal_handlers()
-        app(args=argv, prog_name="gbl", standalone_mode=True)
+        app(args=args, prog_name="gbl", standalone_mode=True)
     except SystemExit as exc:
         if exc.code == errors.EXIT_INTERRUPTED:  # typer's standalone mode: Ctrl-C exits 130
             _interrupted()
@@ -772,6 +790,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         _interrupted()
     except errors.GblError as exc:
         _print_error(exc)
+        if "--json" in args:  # one object on stdout, carrying the error: scripts never parse text
+            from .cliout import command_of, error_document, print_json
+
+            print_json(error_document(command_of(args), exc, getattr(exc, "json_body", None)))
         sys.exit(exc.exit_code)
     sys.exit(errors.EXIT_OK)
 

@@ -33,14 +33,18 @@ LOCK_TIMEOUT_S = 600
 class Event:
     """Progress, for the CLI to render.
 
-    kind: plan | lock-wait | build | built | failed | packaged | waiting (a `go` or container
-    runs long: what, and for how long; every few seconds), and from Docker builds pull |
-    cleanup | download | cache.
+    kind: plan | lock-wait | build | built | failed | packaged | reused | waiting (a `go` or
+    container runs long: what, and for how long; every few seconds), and from Docker builds pull |
+    cleanup | download | cache.  ``plan`` carries the number of functions in ``count``; per
+    function, ``built`` (compiled or found up to date) or ``failed`` ends compiling, and
+    ``packaged`` (zipped and verified), ``reused`` (its zip was already right) or ``failed``
+    ends packaging.
     """
 
     kind: str
     function: str | None = None
     detail: str = ""
+    count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,19 @@ class FunctionResult:
     go_version: str = ""
     aws_lambda_go: str = ""
     recipe: str = ""  # the key of what decided the zip's bytes (incremental.Recipe)
+    new: bool = False  # no zip of this function was in the output directory's manifest before
+
+    @property
+    def status(self) -> str:
+        """failed | built (first zip) | relinked (new binary, new zip) | rezipped (same binary,
+        new zip: includes or SOURCE_DATE_EPOCH changed) | up to date (the zip was reused)."""
+        if not self.ok:
+            return "failed"
+        if not self.rezipped:
+            return "up to date"
+        if self.new:
+            return "built"
+        return "relinked" if self.relinked else "rezipped"
 
 
 @dataclass(frozen=True)
@@ -168,7 +185,7 @@ def build(
         if shard is not None:
             the_plan = the_plan.shard(*shard)
         _refuse_old_lambda_go(the_plan)
-        emit(Event("plan", detail=f"{len(the_plan.functions)} function(s)"))
+        emit(Event("plan", detail=f"{len(the_plan.functions)} function(s)", count=len(the_plan.functions)))
         out = Path(out_dir) if out_dir is not None else the_plan.project_dir / "dist"
         if not out.is_absolute():
             out = (Path.cwd() / out).resolve()
@@ -381,6 +398,7 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
                 drop(fn.name)
                 final.add(fn.name)
                 results[fn.name] = _reused(fn, dest, prev, b.relinked, recipe)
+                emit(Event("reused", fn.name, "zip up to date"))
             return
         entry = pending.get(fn.name)
         if entry is not None and entry[2] == recipe:
@@ -425,7 +443,8 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
             except Exception as exc:  # noqa: BLE001
                 failed(fn, str(exc))
                 continue
-            results[name] = _fresh(fn, packaged, verdict, b.relinked, recipe, out / f"{name}.zip")
+            results[name] = _fresh(fn, packaged, verdict, b.relinked, recipe, out / f"{name}.zip",
+                                   new=previous.get(name) is None)
             if verdict.ok:
                 emit(Event("packaged", name, f"{packaged.size} bytes"))
             else:
@@ -550,14 +569,14 @@ def _staging_path(out: Path, name: str) -> Path:
     return out / fsutil.temp_name(f"{name}.zip", "staged")
 
 
-def _fresh(fn, packaged, verdict, relinked, recipe, final: Path) -> FunctionResult:
+def _fresh(fn, packaged, verdict, relinked, recipe, final: Path, new: bool = False) -> FunctionResult:
     problems = [c for c in verdict.checks if c.status == "fail"]
     return FunctionResult(
         fn, ok=verdict.ok, zip_path=final if verdict.ok else None, size=packaged.size,
         sha256=packaged.sha256, code_sha256=packaged.code_sha256, relinked=relinked,
         rezipped=True, verdict=verdict, error="; ".join(f"{c.id}: {c.message}" for c in problems),
         go_version=verdict.go_version or "", aws_lambda_go=verdict.aws_lambda_go or "",
-        recipe=recipe,
+        recipe=recipe, new=new,
     )
 
 

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import jsonschema
 import pytest
 
 import verify_helpers as vh
+from json_helpers import schema as json_schema
 from gobuild_lambda import verify
 from gobuild_lambda.errors import EXIT_OK, EXIT_VERIFY_FAILED
 from verify_helpers import DIR, EXE, FILE, LINK, MSDOS, E, R, make_zip, raw_zip
@@ -503,7 +505,9 @@ def test_cli_exit_codes(bins, corpus_zips, tmp_path):
     for case in CASES:
         code, stdout = results[case.name]
         assert code == case.exit_code, (case.name, code, stdout)
-        (report,) = json.loads(stdout)
+        doc = json.loads(stdout)  # one object (issue 19: never a bare array), valid for its schema
+        jsonschema.validate(doc, json_schema("verify"), cls=jsonschema.Draft202012Validator)
+        (report,) = doc["zips"]
         expected = verify.verify_bytes(_zip_for(case, bins, corpus_zips), case.name, arch=case.arch,
                                        runtime=case.runtime)
         assert [(c["id"], c["status"]) for c in report["checks"]] == [

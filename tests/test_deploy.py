@@ -537,3 +537,27 @@ def test_bad_alias_and_unknown_name_are_usage_errors(aws, sample):
     r = aws.gbl("diff", "nope", project=sample)
     assert r.returncode == 2 and "no function named 'nope'" in r.stderr and "known: api" in r.stderr, r.stderr
     assert aws.moto.changes() == []
+
+
+# ------------------------------------------------------------------------ --json documents
+def test_diff_and_deploy_json_match_their_schemas_on_success_and_failure(aws, sample):
+    from json_helpers import checked
+
+    aws.create("api", zip_of(sample, "api"))
+    aws.create("echo", old_zip("echo"), arch="arm64")
+    doc = checked(aws.gbl("diff", "--json", project=sample), "diff", ok=True)
+    assert doc["differs"] is True  # a difference is not a failure
+    env = {k: v for k, v in aws.env.items() if k != "AWS_REGION"}
+    doc = checked(run_gbl("diff", "-C", str(sample), "--json", env=env), "diff", ok=False)
+    assert doc["exit_code"] == 11 and doc["error"]["type"] == "AwsAccessError"
+
+    doc = checked(aws.gbl("deploy", "--no-build", "--dry-run", "--json", project=sample), "deploy", ok=False)
+    assert doc["exit_code"] == 13 and doc["dry_run"] is True  # nightly-report does not exist
+    assert {f["function"]: f["action"] for f in doc["functions"]}["nightly-report"] == "missing"
+    aws.create("nightly-report", old_zip("nightly"))
+    doc = checked(aws.gbl("deploy", "--no-build", "--json", project=sample), "deploy", ok=True)
+    assert {f["action"] for f in doc["functions"]} == {"unchanged", "updated"}
+
+    (sample / "cmd" / "api" / "broken.go").write_text("package main\n\nfunc broken( {\n")
+    doc = checked(aws.gbl("deploy", "--json", project=sample), "deploy", ok=False)
+    assert doc["exit_code"] == 3 and doc["build"]["counts"]["failed"] == 1

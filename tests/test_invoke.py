@@ -58,7 +58,7 @@ def test_panic_exits_7_as_a_crash(handlers):
     proc = gbl(handlers, "panics", "--json")
     assert proc.returncode == errors.EXIT_FUNCTION_ERROR, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["status"] == "crash" and doc["error"]["message"] == "deliberate panic"
+    assert doc["status"] == "crash" and doc["function_error"]["message"] == "deliberate panic"  # issue 19: `error` is gbl's
     assert "error: function panics crashed: string: deliberate panic" in proc.stderr
 
 

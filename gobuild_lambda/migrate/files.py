@@ -132,7 +132,7 @@ def _zip_arch_problems(results, plan: "Plan", dist: Path, written: bool) -> tupl
         text = r.migrated if written else r.original
         for d in declared_in_text(text, r.path, names):
             entry = built.get(d.function)
-            zip_arch = entry.arch if entry else None
+            zip_arch = entry.arch if entry else None  # a manifest.ManifestEntry
             if zip_arch in ("amd64", "arm64") and zip_arch != d.arch:
                 out.append(Problem(
                     r.path, d.function, f"declares {d.lambda_arch} for {d.function}, but {dist.name}/"
