@@ -20,6 +20,7 @@ from . import builders, fsutil, gotool, incremental, manifest, package
 from . import planner as plan_mod
 from .config import CONFIG_FILE, Config, Settings
 from .errors import BuildFailed, ConfigError, OutputError, UsageError, VerifyFailed
+from .lambda_facts import AWS_LAMBDA_GO, AWS_LAMBDA_GO_MIN_VERSION, DEFAULT_OUT_DIR
 from .planner import Function, Plan
 
 LOCK_FILE = Path(".gbl") / "lock"
@@ -169,7 +170,7 @@ def build(
             the_plan = the_plan.shard(*shard)
         _refuse_old_lambda_go(the_plan)
         emit(Event("plan", detail=f"{len(the_plan.functions)} function(s)"))
-        out = Path(out_dir) if out_dir is not None else the_plan.project_dir / "dist"
+        out = Path(out_dir) if out_dir is not None else the_plan.project_dir / DEFAULT_OUT_DIR
         if not out.is_absolute():
             out = (Path.cwd() / out).resolve()
         mtime = _source_date_epoch(environ)
@@ -214,14 +215,14 @@ def _refuse_old_lambda_go(the_plan: Plan) -> None:
     for f in old:
         by_mod.setdefault(f.module_dir, []).append(f)
     lines = [
-        f"{Path(m, 'go.mod').as_posix()} requires github.com/aws/aws-lambda-go {fs[0].old_lambda_go} "
+        f"{Path(m, 'go.mod').as_posix()} requires {AWS_LAMBDA_GO} {fs[0].old_lambda_go} "
         f"(functions: {', '.join(f.name for f in fs)})" for m, fs in sorted(by_mod.items())
     ]
     err = BuildFailed(
-        "aws-lambda-go older than v1.18.0 hangs at init on provided.al2023 / provided.al2; nothing was "
-        "built:\n  " + "\n  ".join(lines),
+        f"aws-lambda-go older than {AWS_LAMBDA_GO_MIN_VERSION} hangs at init on provided.al2023 / provided.al2; "
+        "nothing was built:\n  " + "\n  ".join(lines),
         hint="in each module directory named above run "
-        "`go get github.com/aws/aws-lambda-go@latest && go mod tidy`, then `gbl build` again",
+        f"`go get {AWS_LAMBDA_GO}@latest && go mod tidy`, then `gbl build` again",
     )
     err.where = str(the_plan.project_dir / old[0].module_dir / "go.mod")
     raise err

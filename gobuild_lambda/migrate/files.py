@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from ..config import ARCHES, RUNTIMES
+from ..lambda_facts import ARCHES, DEFAULT_OUT_DIR, RUNTIMES
 from ..errors import OutputError, UsageError
 from ..package import write_atomic
 from .gomod import check_go_mod
@@ -22,7 +22,7 @@ def targets_for(
     plan: "Plan", template_dir: Path, *, arch: str | None = None, dist_dir: Path | None = None
 ) -> dict[str, FunctionTarget]:
     """The plan's functions as seen from a template in ``template_dir``."""
-    dist = Path(dist_dir) if dist_dir is not None else Path(plan.project_dir) / "dist"
+    dist = Path(dist_dir) if dist_dir is not None else Path(plan.project_dir) / DEFAULT_OUT_DIR
     out = {}
     for fn in plan.functions:
         out[fn.name] = FunctionTarget(
@@ -70,7 +70,7 @@ def migrate_files(
         for r in changed:
             _write_atomic(r.path, r.migrated)
             written.append(r.path)
-    dist = Path(dist_dir) if dist_dir is not None else Path(plan.project_dir) / "dist"
+    dist = Path(dist_dir) if dist_dir is not None else Path(plan.project_dir) / DEFAULT_OUT_DIR
     return MigrateReport(
         results=tuple(results),
         problems=check_go_mod(Path(plan.project_dir) / "go.mod") + _zip_arch_problems(results, plan, dist, write),
@@ -119,8 +119,8 @@ def _zip_arch_problems(results, plan: "Plan", dist: Path, written: bool) -> tupl
         text = r.migrated if written else r.original
         for d in declared_in_text(text, r.path, names):
             entry = built.get(d.function)
-            zip_arch = entry.get("arch") if entry else None
-            if zip_arch in ("amd64", "arm64") and zip_arch != d.arch:
+            zip_arch = entry.arch if entry else None
+            if zip_arch in ARCHES and zip_arch != d.arch:
                 out.append(Problem(
                     r.path, d.function, f"declares {d.lambda_arch} for {d.function}, but {dist.name}/"
                     f"{d.function}.zip is built for {zip_arch}", f"rebuild with `gbl build {d.function}` "

@@ -11,14 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..config import ARCHES, DEFAULT_RUNTIME, RUNTIMES
 from ..errors import UsageError
+from ..lambda_facts import ARCHES, DEFAULT_RUNTIME, RUNTIMES
+from ..lambda_facts import DEFAULT_OUT_DIR as DIST_DIR  # zips named relative to the manifest
 from .. import manifest as manifest_mod
 from ..manifest import MANIFEST as MANIFEST_FILE
 from .model import file_kind, q
-
-# Where `gbl build` writes the zips and manifest.json (zips named relative to the manifest).
-DIST_DIR = "dist"
 
 
 @dataclass(frozen=True)
