@@ -7,12 +7,12 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from ..lambda_facts import ARCHES, DEFAULT_OUT_DIR, RUNTIMES
+from ..lambda_facts import ARCHES, DEFAULT_OUT_DIR
 from ..errors import OutputError, UsageError
 from ..package import write_atomic
 from .gomod import check_go_mod
-from .model import FunctionTarget, MigrateReport, MigrationResult, Problem
-from .sam import migrate_template
+from .model import FunctionTarget, MigrateReport, Problem
+from .formats import migrate_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..planner import Plan
@@ -76,34 +76,6 @@ def migrate_files(
         problems=check_go_mod(Path(plan.project_dir) / "go.mod") + _zip_arch_problems(results, plan, dist, write),
         written=tuple(written),
     )
-
-
-def migrate_text(
-    text: str,
-    functions,
-    *,
-    path: Path | str,
-    runtime: str | None = None,
-    label: str | None = None,
-) -> MigrationResult:
-    """Migrate one file's text by its kind: a SAM / CloudFormation template, a serverless.yml,
-    a Terraform file, or a CDK source (reported, never edited)."""
-    from .cdk import cdk_language, report_cdk
-    from .serverless import is_serverless, migrate_serverless
-    from .terraform import migrate_terraform
-    from .textdoc import Doc
-
-    path = Path(path)
-    if runtime is not None and runtime not in RUNTIMES:
-        raise UsageError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
-    kwargs = dict(path=path, runtime=runtime, label=label)
-    if path.suffix.lower() == ".tf":
-        return migrate_terraform(text, functions, **kwargs)
-    if cdk_language(path) is not None:
-        return report_cdk(text, functions, **kwargs)
-    if path.suffix.lower() in (".yml", ".yaml") and is_serverless(Doc.parse(text, path), path):
-        return migrate_serverless(text, functions, **kwargs)
-    return migrate_template(text, functions, **kwargs)
 
 
 def _zip_arch_problems(results, plan: "Plan", dist: Path, written: bool) -> tuple[Problem, ...]:
