@@ -16,6 +16,7 @@ from typing import List, Optional
 import typer
 
 from . import errors
+from .lambda_facts import ARCHES, DEFAULT_RUNTIME, RUNTIMES
 
 app = typer.Typer(
     add_completion=False,
@@ -74,7 +75,7 @@ def _fail_with(exc: errors.GblError, body: dict) -> errors.GblError:
 
 
 def _check_arch(arch: Optional[str]) -> Optional[str]:
-    if arch is not None and arch not in ("amd64", "arm64"):
+    if arch is not None and arch not in ARCHES:
         raise errors.UsageError(f"--arch must be amd64 or arm64, got {arch!r}")
     return arch
 
@@ -247,12 +248,12 @@ def verify_cmd(
     """Check zips (any tool's) for everything Lambda would fail on at invoke time."""
     from . import verify
 
-    if runtime is not None and runtime not in ("provided.al2023", "provided.al2"):
+    if runtime is not None and runtime not in RUNTIMES:
         raise errors.UsageError(f"--runtime must be provided.al2023 or provided.al2, got {runtime!r}")
     targets = verify.collect_targets(paths or (), cwd=Path.cwd())
     verdicts = [
         verify.verify_zip(
-            t.path, arch=_check_arch(arch) or t.arch, runtime=runtime or t.runtime or "provided.al2023"
+            t.path, arch=_check_arch(arch) or t.arch, runtime=runtime or t.runtime or DEFAULT_RUNTIME
         )
         for t in targets
     ]
@@ -342,7 +343,7 @@ def migrate_cmd(
     from .migrate import migrate_files
     from .pipeline import make_plan
 
-    if runtime is not None and runtime not in ("provided.al2023", "provided.al2"):
+    if runtime is not None and runtime not in RUNTIMES:
         raise errors.UsageError(f"--runtime must be provided.al2023 or provided.al2, got {runtime!r}")
     plan = make_plan(project, arch=_check_arch(arch))
     err = _stderr()

@@ -17,16 +17,13 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from .errors import ConfigError
+# Lambda's architectures (as GOARCH values), the OS-only runtimes, the memory / timeout ranges.
+from .lambda_facts import (  # noqa: F401 - config.ARCHES etc. stay importable
+    ARCHES, DEFAULT_ARCH, DEFAULT_RUNTIME, MEMORY_MB, NORPC_TAG, RUNTIMES, TIMEOUT_S,
+)
 
 CONFIG_FILE = "gbl.toml"
-
-# Lambda's architectures, as GOARCH values (Lambda calls them x86_64 and arm64).
-ARCHES = ("amd64", "arm64")
-# The OS-only runtimes a Go function can use (the go1.x runtime was retired).
-RUNTIMES = ("provided.al2023", "provided.al2")
 BUILDERS = ("local", "docker")
-DEFAULT_ARCH = "amd64"
-DEFAULT_RUNTIME = "provided.al2023"
 DEFAULT_BUILDER = "local"
 # The `go list` patterns planned when gbl.toml has no `[discover] packages`.
 DEFAULT_PACKAGES = ("./cmd/...",)
@@ -154,14 +151,14 @@ class Config:
 _SETTING_KEYS = {
     "arch": f"one of {', '.join(ARCHES)}",
     "runtime": f"one of {', '.join(RUNTIMES)}",
-    "tags": 'a list of build tags, e.g. ["prod"] (lambda.norpc is always added)',
+    "tags": f'a list of build tags, e.g. ["prod"] ({NORPC_TAG} is always added)',
     "ldflags": 'a string added after "-s -w", e.g. "-X main.version=1.2.3"',
     "env": 'a table of extra build environment, e.g. { GOAMD64 = "v3" }',
     "include": 'a list of globs relative to the module root, or tables { path = "...", executable = true }',
     "builder": f"one of {', '.join(BUILDERS)}",
     "image": 'a Docker image for builder = "docker", e.g. "golang:1.23"',
-    "memory": "the memory size in MB gbl invoke reports to the function (128 to 10240)",
-    "timeout": "the timeout in seconds for gbl invoke (1 to 900)",
+    "memory": f"the memory size in MB gbl invoke reports to the function ({MEMORY_MB[0]} to {MEMORY_MB[1]})",
+    "timeout": f"the timeout in seconds for gbl invoke ({TIMEOUT_S[0]} to {TIMEOUT_S[1]})",
 }
 _FUNCTION_KEYS = {
     "name": "the function's name (the zip is <name>.zip)",
@@ -399,7 +396,7 @@ def _settings(table: dict, where: str, path: Path, *, allow_name: bool) -> Setti
         elif key == "include":
             values[key] = _includes(value, full, path)
         elif key in ("memory", "timeout"):
-            lo, hi = (128, 10240) if key == "memory" else (1, 900)
+            lo, hi = MEMORY_MB if key == "memory" else TIMEOUT_S
             if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
                 raise _wrong_type(path, full, _SETTING_KEYS[key], value)
             values[key] = value

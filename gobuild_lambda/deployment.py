@@ -26,16 +26,13 @@ from typing import Any, Callable, Mapping, Sequence
 
 from . import config as config_mod
 from . import manifest
+from .lambda_facts import DEFAULT_ARCH, DEFAULT_OUT_DIR, LAMBDA_ARCH
+from .lambda_facts import DIRECT_UPLOAD_LIMIT  # zips past it go through S3 (see lambda_facts)
 from .errors import (
     AwsAccessError, DeployFailed, FunctionMissing, ToolMissing, UsageError,
 )
 
-# Lambda's limit for a zip sent in the UpdateFunctionCode request itself ("50 MB (zipped, when
-# uploading through the Lambda API or SDKs)", docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
-# The smaller reading of "MB"; anything larger goes through S3.
-DIRECT_UPLOAD_LIMIT = 50_000_000
 CONCURRENCY = 8  # API calls in flight at once; boto3 clients are thread-safe
-LAMBDA_ARCH = {"amd64": "x86_64", "arm64": "arm64"}  # GOARCH -> Lambda's Architectures value
 OUTPUT_VERSION = 1  # the "version" of `gbl diff --json` / `gbl deploy --json` documents
 INSTALL_HINT = 'pip install "gobuild-lambda[deploy]"  (installs boto3)'
 
@@ -232,7 +229,7 @@ def load_targets(
     """The manifest's functions (or ``names`` of them) with their Lambda names."""
     project = Path(project_dir)
     cfg = config_mod.load(project)
-    out = Path(out_dir) if out_dir is not None else project / "dist"
+    out = Path(out_dir) if out_dir is not None else project / DEFAULT_OUT_DIR
     entries = _read_manifest(out)
     if not entries:
         raise UsageError(
@@ -334,7 +331,7 @@ def _get(client, target: Target):
 
 
 def _compare(target: Target, conf: Mapping) -> FunctionDiff:
-    arches = conf.get("Architectures") or ["x86_64"]
+    arches = conf.get("Architectures") or [LAMBDA_ARCH[DEFAULT_ARCH]]
     found = dict(
         deployed_code_sha256=conf.get("CodeSha256"), deployed_arch=arches[0],
         deployed_runtime=conf.get("Runtime"), revision_id=conf.get("RevisionId"),

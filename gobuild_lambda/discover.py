@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, UsageError
+from .lambda_facts import AWS_LAMBDA_GO as LAMBDA_GO
+from .lambda_facts import GO1X, GOARCH_OF_LAMBDA, lambda_go_too_old
 
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
 SAM_FUNCTION = "AWS::Serverless::Function"
 CFN_FUNCTION = "AWS::Lambda::Function"
 # Lambda's architecture names -> GOARCH
-LAMBDA_ARCHES = {"x86_64": "amd64", "arm64": "arm64"}
-LAMBDA_GO = "github.com/aws/aws-lambda-go"
+LAMBDA_ARCHES = GOARCH_OF_LAMBDA
 LAMBDA_GO_FIX = f"go get {LAMBDA_GO}@latest && go mod tidy"
 # Metadata: {gbl: {source: <dir>}}: where gbl migrate recorded a zipped function's source directory
 GBL_METADATA, GBL_SOURCE = "gbl", "source"
@@ -111,10 +112,10 @@ def _function(path, project_dir, name, props, inherited, metadata, sam) -> Templ
         return skip(f"Runtime is computed ({runtime!r}); gbl cannot tell whether it is Go")
     if runtime is not None and not isinstance(runtime, str):
         return skip(f"Runtime is not a string: {runtime!r}")
-    declared_go = runtime == "go1.x" or (
-        isinstance(runtime, str) and runtime.startswith("provided") and method == "go1.x"
+    declared_go = runtime == GO1X or (
+        isinstance(runtime, str) and runtime.startswith("provided") and method == GO1X
     )
-    if runtime is not None and runtime != "go1.x" and not runtime.startswith("provided"):
+    if runtime is not None and runtime != GO1X and not runtime.startswith("provided"):
         return skip(f"runtime {runtime}, not Go")
     if code is None:
         return skip("no CodeUri" if sam else "no Code")
@@ -394,12 +395,4 @@ def old_lambda_go(go_mod: Path) -> str:
             if len(right) == 2 and right[1].startswith("v"):
                 replaced = right[1]
     version = replaced or required if required else ""
-    return version if version and _too_old(version) else ""
-
-
-def _too_old(version: str) -> bool:
-    m = re.match(r"v(\d+)\.(\d+)\.(\d+)(-)?", version)
-    if not m:
-        return False
-    key = (int(m.group(1)), int(m.group(2)), int(m.group(3)), 0 if m.group(4) else 1)
-    return key < (1, 18, 0, 1)
+    return version if version and lambda_go_too_old(version) else ""

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
 
-from . import builder as build_mod
+from .builders import calls as build_calls
 from . import config as config_mod
 from . import planner as plan_mod
 from .config import Settings
@@ -54,7 +54,7 @@ class Recipe:
     packager: str
     deflate_level: int
     mtime: int | None
-    binary: str  # builder.binary_identity: the Go build ID and size
+    binary: str  # builders.runner.binary_identity: the Go build ID and size
     includes: tuple[IncludedFile, ...]
     arch: str
     runtime: str
@@ -131,7 +131,7 @@ def render_calls(the_plan: plan_mod.Plan, selection: dict) -> bytes:
     return json.dumps(doc, indent=1, sort_keys=True).encode()
 
 
-def speculative_calls(root: Path, selection: dict) -> tuple[build_mod.GoBuildCall, ...]:
+def speculative_calls(root: Path, selection: dict) -> tuple[build_calls.GoBuildCall, ...]:
     """The ``go build`` calls the last build ran, if it was the same selection: derived again from
     gbl.toml for the functions calls.json names.  () when anything is off (no speculation)."""
     try:
@@ -155,7 +155,7 @@ def speculative_calls(root: Path, selection: dict) -> tuple[build_mod.GoBuildCal
         if settings.builder != "local":
             return ()
         functions.append(plan_mod._function({"ImportPath": package}, rel_dir, PurePosixPath(rel_dir).name, settings))
-    return build_mod.plan_calls(functions, root, jobs=jobs)
+    return build_calls.plan_calls(functions, root, jobs=jobs)
 
 
 def _own_package(root: Path, package, rel_dir) -> bool:

@@ -31,6 +31,7 @@ from typing import Callable, Mapping, Sequence
 from .config import InvokeConfig
 from .emulator import Emulator, Invocation, is_executable, sweep_stale_dirs
 from .errors import FunctionError, InvokeTimeout, ToolMissing, UsageError
+from .lambda_facts import TIMEOUT_S
 from .planner import Function, Plan
 
 # The one version of the emulator the Go module proxy serves (checked 2026-11-30).
@@ -282,7 +283,7 @@ def invoke_all(project_dir: Path | str = ".", *, event: bytes = b"{}", arch: str
 def raise_for(result: InvokeResult) -> None:
     if result.status == "timeout":
         exc = InvokeTimeout(f"function {result.function} ran past its {result.timeout_s} s timeout ({result.error_message})",
-                            hint="raise it with --timeout S, or `timeout` for the function in gbl.toml (at most 900)")
+                            hint=f"raise it with --timeout S, or `timeout` for the function in gbl.toml (at most {TIMEOUT_S[1]})")
     elif result.status == "crash":
         exc = FunctionError(f"function {result.function} crashed: {result.error_type}: {result.error_message}",
                             hint="its log above shows why the process exited")
@@ -299,8 +300,8 @@ def _run(project_dir, names: list[str], *, event: bytes, arch, env, timeout, env
 
     environ = dict(os.environ if environ is None else environ)
     _require_linux()
-    if timeout is not None and not 1 <= timeout <= 900:
-        raise UsageError(f"--timeout must be 1 to 900 seconds (Lambda's range), got {timeout}")
+    if timeout is not None and not TIMEOUT_S[0] <= timeout <= TIMEOUT_S[1]:
+        raise UsageError(f"--timeout must be {TIMEOUT_S[0]} to {TIMEOUT_S[1]} seconds (Lambda's range), got {timeout}")
     plan = pipeline.make_plan(project_dir, arch=arch, env=environ)
     functions = [plan.function(n) for n in names] if names else list(plan.functions)
     if not functions:

@@ -66,15 +66,24 @@ class ManifestEntry:
         }
 
     @classmethod
-    def from_json(cls, name: Any, data: Any) -> "ManifestEntry":
-        """Parse one entry; ValueError (naming the field) when it is not one gbl would write."""
+    def from_json(cls, name: Any, data: Any, *, partial: bool = False) -> "ManifestEntry":
+        """Parse one entry; ValueError (naming the field) when it is not one gbl would write.
+
+        ``partial``: only what locates the zip and what it runs on must be there (the name, ``zip``,
+        and ``arch`` / ``runtime`` when given); the other fields default to empty (size 0, no
+        hashes).  For readers that only look at the zip (verify), never for reuse or deploy.
+        """
         if not valid_function_name(name):
             raise ValueError(f"{name!r} is not a function name gbl writes (letters, digits, . _ -)")
         if not isinstance(data, dict):
             raise ValueError(f"function {name!r}: the entry is not a JSON object")
-        if data.get("zip") != f"{name}.zip":
+        if not isinstance(data.get("zip"), str) or not data["zip"]:
+            raise ValueError(f'function {name!r} has no "zip" file name')
+        if data["zip"] != f"{name}.zip":
             raise ValueError(f"function {name!r}: \"zip\" is {data.get('zip')!r}, not {name + '.zip'!r} "
                              "(a file in the output directory)")
+        if partial:
+            return cls._located(name, data)
         try:
             size = data["size"]
             if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -92,6 +101,15 @@ class ManifestEntry:
         return cls(name=name, zip=data["zip"], size=size, flags=flags, include=tuple(map(str, include)),
                    aws_lambda_go=data.get("aws_lambda_go") or None, **text)
 
+    @classmethod
+    def _located(cls, name: str, data: dict) -> "ManifestEntry":
+        where = {k: data.get(k) for k in ("arch", "runtime")}
+        if not all(v is None or isinstance(v, str) for v in where.values()):
+            raise ValueError(f"function {name!r}: \"arch\" or \"runtime\" is not a string")
+        return cls(name=name, package="", dir="", arch=where["arch"] or "", runtime=where["runtime"] or "",
+                   zip=data["zip"], size=0, sha256="", code_sha256="", go_version="", aws_lambda_go=None,
+                   builder="", flags={})
+
 
 @dataclass(frozen=True)
 class Manifest:
@@ -108,10 +126,13 @@ class Manifest:
         return name in self.entries
 
 
-def parse(text: str) -> Manifest:
+def parse(text: str, *, partial: bool = False) -> Manifest:
     """Manifest from JSON text; entries gbl would never write are left out (``untrusted``).
-    ValueError when the text is not a gbl manifest at all."""
-    data = json.loads(text)
+    ValueError when the text is not a gbl manifest at all.  ``partial``: see ManifestEntry.from_json."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"cannot read it as JSON ({exc})") from exc
     functions = data.get("functions") if isinstance(data, dict) else None
     if not isinstance(functions, dict):
         raise ValueError('no "functions" object')
@@ -120,10 +141,20 @@ def parse(text: str) -> Manifest:
     untrusted: list[str] = []
     for name, value in functions.items():
         try:
-            entries[name] = ManifestEntry.from_json(name, value)
+            entries[name] = ManifestEntry.from_json(name, value, partial=partial)
         except ValueError as exc:
             untrusted.append(str(exc))
     return Manifest(module if isinstance(module, str) and module else None, entries, tuple(untrusted))
+
+
+def load(path: Path, *, partial: bool = False) -> Manifest:
+    """The manifest file at ``path``: OSError when it cannot be read, ValueError (saying why) when
+    it is not a gbl manifest.  Untrusted entries are left out and said in ``untrusted``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"cannot read it as JSON ({exc})") from exc
+    return parse(text, partial=partial)
 
 
 def read(out_dir: Path) -> Manifest:
@@ -177,25 +208,20 @@ def merge(dirs: Iterable[Path]) -> Manifest:
     for d in dirs:
         path = Path(d) / MANIFEST
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            functions = data["functions"]
-            items = list(functions.items())
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            shard = load(path)
+        except (OSError, ValueError) as exc:
             raise UsageError(
                 f"not a gbl manifest: {exc}", where=str(path),
                 hint="pass the output directories of `gbl build` (each holds manifest.json)",
             ) from exc
-        module = data.get("module") if isinstance(data, dict) else None
-        if isinstance(module, str) and module:
-            modules.setdefault(module, path)
-        for name, value in items:
-            try:
-                entry = ManifestEntry.from_json(name, value)
-            except ValueError as exc:
-                raise UsageError(
-                    f"bad manifest entry: {exc}", where=str(path),
-                    hint="gbl writes every zip as <name>.zip beside manifest.json; rebuild that shard",
-                ) from None
+        if shard.untrusted:
+            raise UsageError(
+                f"bad manifest entry: {shard.untrusted[0]}", where=str(path),
+                hint="gbl writes every zip as <name>.zip beside manifest.json; rebuild that shard",
+            )
+        if shard.module:
+            modules.setdefault(shard.module, path)
+        for name, entry in shard.entries.items():
             if name in merged and merged[name] != entry:
                 raise UsageError(
                     f"function {name!r} differs between {origin[name]} and {path}",
@@ -212,5 +238,5 @@ def merge(dirs: Iterable[Path]) -> Manifest:
     return Manifest(next(iter(modules), None), merged)
 
 
-__all__ = ["MANIFEST", "Manifest", "ManifestEntry", "read", "parse", "write", "render", "merge",
+__all__ = ["MANIFEST", "Manifest", "ManifestEntry", "read", "load", "parse", "write", "render", "merge",
            "check_owner", "valid_function_name", "OutputError"]

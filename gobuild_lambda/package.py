@@ -36,7 +36,7 @@ from .errors import ConfigError, UsageError
 # write_atomic and the temporary-file sweep live in fsutil; re-exported for existing callers.
 from .fsutil import sweep_temporaries, write_atomic  # noqa: F401
 
-BOOTSTRAP = "bootstrap"  # the executable name Lambda's OS-only runtimes run
+from .lambda_facts import BOOTSTRAP  # noqa: E402 - the executable name Lambda's OS-only runtimes run
 MODE_EXECUTABLE = 0o100755  # regular file, rwxr-xr-x
 MODE_REGULAR = 0o100644  # regular file, rw-r--r--
 # libdeflate level 7.  On Go binaries it compresses twice as fast as level 9 for zips 0.3% larger,

@@ -1,4 +1,9 @@
-"""The build pipeline, in order: plan → build → package → verify → manifest.
+"""The build pipeline, in order: plan → refuse → build → package → verify → commit → state.
+
+``build()`` reads as those stages: plan (planner.py), refuse what cannot work (old aws-lambda-go,
+taken output directories), build with a Runner (builders/) while packaging.py zips and verifies
+each binary as it appears, commit the zips and the manifest (manifest.py), and remember what was
+built (incremental.py).
 
 This is the library API the CLI and the tests call.  It reads no global state: the environment is
 passed in (``env``; the CLI passes ``os.environ``), progress goes to an ``on_event`` callback, and
@@ -8,18 +13,17 @@ failures are raised as ``GblError`` subclasses that carry the full report.
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import Executor, Future
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from . import builder as build_mod  # the old names, re-exported from builders/
-from . import builders, fsutil, gotool, incremental, manifest, package
+from . import builders, fsutil, gotool, incremental, manifest, package, packaging
 from . import planner as plan_mod
 from .config import CONFIG_FILE, Config, Settings
 from .errors import BuildFailed, ConfigError, OutputError, UsageError, VerifyFailed
+from .lambda_facts import AWS_LAMBDA_GO, AWS_LAMBDA_GO_MIN_VERSION, DEFAULT_OUT_DIR
+from .packaging import FunctionResult  # noqa: F401 - pipeline.FunctionResult, gbl.FunctionResult
 from .planner import Function, Plan
 
 LOCK_FILE = Path(".gbl") / "lock"
@@ -45,36 +49,6 @@ class Event:
     function: str | None = None
     detail: str = ""
     count: int | None = None
-
-
-@dataclass(frozen=True)
-class FunctionResult:
-    function: Function
-    ok: bool
-    zip_path: Path | None = None
-    size: int = 0
-    sha256: str = ""
-    code_sha256: str = ""
-    relinked: bool = False
-    rezipped: bool = False
-    error: str = ""  # Go's message, or what failed verify
-    verdict: object | None = None  # verify.Verdict of a freshly written zip
-    go_version: str = ""
-    aws_lambda_go: str = ""
-    recipe: str = ""  # the key of what decided the zip's bytes (incremental.Recipe)
-    new: bool = False  # no zip of this function was in the output directory's manifest before
-
-    @property
-    def status(self) -> str:
-        """failed | built (first zip) | relinked (new binary, new zip) | rezipped (same binary,
-        new zip: includes or SOURCE_DATE_EPOCH changed) | up to date (the zip was reused)."""
-        if not self.ok:
-            return "failed"
-        if not self.rezipped:
-            return "up to date"
-        if self.new:
-            return "built"
-        return "relinked" if self.relinked else "rezipped"
 
 
 @dataclass(frozen=True)
@@ -165,7 +139,7 @@ def build(
                  "builder": builder, "image": image or None, "jobs": jobs}
     with ExitStack() as stack:
         root = Path(project_dir).resolve()
-        started: list[build_mod.Running] = []
+        started: list[builders.local.Running] = []
         locked = (root / CALLS_FILE).is_file()
         if locked:
             # Built here before: lock now and start last time's `go build` while `go list` plans.
@@ -173,20 +147,10 @@ def build(
             started = _start_speculative(go, root, selection)
             stack.push(_Reaper(started))
         full = plan_mod.plan(Path(project_dir), go=go, overrides=overrides)
-        if not full.functions:
-            patterns = " ".join(full.config.discover.packages)
-            raise UsageError(
-                f"no functions found: no main package matches {patterns} and no template declares a Go function",
-                where=str(full.project_dir),
-                hint="put each function in its own directory, e.g. cmd/api/main.go, or say where they are "
-                "with `[discover] packages` in gbl.toml; `gbl plan -v` says what was skipped",
-            )
-        the_plan = full.select(names)
-        if shard is not None:
-            the_plan = the_plan.shard(*shard)
+        the_plan = _select(full, names, shard)
         _refuse_old_lambda_go(the_plan)
         emit(Event("plan", detail=f"{len(the_plan.functions)} function(s)", count=len(the_plan.functions)))
-        out = Path(out_dir) if out_dir is not None else the_plan.project_dir / "dist"
+        out = Path(out_dir) if out_dir is not None else the_plan.project_dir / DEFAULT_OUT_DIR
         if not out.is_absolute():
             out = (Path.cwd() / out).resolve()
         mtime = _source_date_epoch(environ)
@@ -208,6 +172,29 @@ def build(
         _write_calls(the_plan, jobs, selection)
 
     report = BuildReport(the_plan, out, manifest_path, tuple(results))
+    _raise_for_failures(report)
+    return report
+
+
+def _select(full: Plan, names: Sequence[str], shard: tuple[int, int] | None) -> Plan:
+    """The functions this build is about: all, those named, or one shard of them."""
+    if not full.functions:
+        patterns = " ".join(full.config.discover.packages)
+        raise UsageError(
+            f"no functions found: no main package matches {patterns} and no template declares a Go function",
+            where=str(full.project_dir),
+            hint="put each function in its own directory, e.g. cmd/api/main.go, or say where they are "
+            "with `[discover] packages` in gbl.toml; `gbl plan -v` says what was skipped",
+        )
+    the_plan = full.select(names)
+    if shard is not None:
+        the_plan = the_plan.shard(*shard)
+    return the_plan
+
+
+def _raise_for_failures(report: BuildReport) -> None:
+    """BuildFailed when a function did not compile or package, else VerifyFailed when a zip failed verify."""
+    results = report.results
     broken = [r for r in results if not r.ok and r.verdict is None]
     if broken:
         names_ = ", ".join(r.function.name for r in broken)
@@ -218,7 +205,6 @@ def build(
             f"{len(rejected)} zip(s) failed verify: " + ", ".join(r.function.name for r in rejected),
             verdicts=[r.verdict for r in rejected], report=report,
         )
-    return report
 
 
 def _refuse_old_lambda_go(the_plan: Plan) -> None:
@@ -231,14 +217,14 @@ def _refuse_old_lambda_go(the_plan: Plan) -> None:
     for f in old:
         by_mod.setdefault(f.module_dir, []).append(f)
     lines = [
-        f"{Path(m, 'go.mod').as_posix()} requires github.com/aws/aws-lambda-go {fs[0].old_lambda_go} "
+        f"{Path(m, 'go.mod').as_posix()} requires {AWS_LAMBDA_GO} {fs[0].old_lambda_go} "
         f"(functions: {', '.join(f.name for f in fs)})" for m, fs in sorted(by_mod.items())
     ]
     err = BuildFailed(
-        "aws-lambda-go older than v1.18.0 hangs at init on provided.al2023 / provided.al2; nothing was "
-        "built:\n  " + "\n  ".join(lines),
+        f"aws-lambda-go older than {AWS_LAMBDA_GO_MIN_VERSION} hangs at init on provided.al2023 / provided.al2; "
+        "nothing was built:\n  " + "\n  ".join(lines),
         hint="in each module directory named above run "
-        "`go get github.com/aws/aws-lambda-go@latest && go mod tidy`, then `gbl build` again",
+        f"`go get {AWS_LAMBDA_GO}@latest && go mod tidy`, then `gbl build` again",
     )
     err.where = str(the_plan.project_dir / old[0].module_dir / "go.mod")
     raise err
@@ -263,7 +249,7 @@ def _commit(out: Path, previous: manifest.Manifest, results, gone: set[str], mod
             _remove_zip(out, r.function.name)
         elif r.rezipped:
             try:
-                os.replace(_staging_path(out, r.function.name), r.zip_path)
+                os.replace(packaging.staging_path(out, r.function.name), r.zip_path)
             except OSError as exc:
                 raise fsutil.output_error(exc, r.zip_path) from exc
     for r in results:
@@ -341,180 +327,65 @@ def _write_state(project_dir: Path, out: Path, results) -> None:
 
 
 def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previous,
-         started: Sequence[build_mod.Running] = ()) -> list[FunctionResult]:
-    state = incremental.read_state(the_plan.project_dir)
+         started: Sequence[builders.local.Running] = ()) -> list[FunctionResult]:
+    """Build every function and package (and verify) its zip while Go builds the others."""
     # Every include glob is resolved before anything runs: a bad one is a ConfigError (exit 2)
     # that leaves the previous zips and manifest exactly as they were.
     resolved = {fn.name: package.resolve_includes(fn.include, the_plan.project_dir, function=fn.name)
                 for fn in the_plan.functions if not fn.cgo_files}
-    results: dict[str, FunctionResult] = {}
-    # name -> (future, Built, recipe): a zip being written to its staging path.  A zip started
-    # from a binary Go had not finished with is provisional until the final Built agrees.
-    pending: dict[str, tuple[Future, build_mod.Built, str]] = {}
-    final: set[str] = set()
-    buildable = [f for f in the_plan.functions if not f.cgo_files]
-    local = [f for f in buildable if f.builder == "local"]
-    containerised = [f for f in buildable if f.builder == "docker"]
-    pool_box: list[Executor] = []
-    pool_lock = threading.Lock()
-
-    def pool() -> Executor:
-        with pool_lock:  # created on first use: a no-op build starts no worker process
-            if not pool_box:
-                pool_box.append(_packaging_pool(jobs, len(the_plan.functions)))
-            return pool_box[0]
-
-    def drop(name: str) -> None:
-        entry = pending.pop(name, None)
-        if entry is not None:
-            entry[0].cancel()
-            try:
-                entry[0].result()
-            except BaseException:  # noqa: BLE001 - its zip is discarded either way
-                pass
-            _staging_path(out, name).unlink(missing_ok=True)
-
-    def failed(fn: Function, message: str) -> None:
-        drop(fn.name)
-        results[fn.name] = FunctionResult(fn, ok=False, error=message)
-        emit(Event("failed", fn.name, message))
-
-    def consider(b: build_mod.Built, provisional: bool) -> None:
-        fn = b.function
-        if not provisional:
-            emit(Event("built", fn.name, "relinked" if b.relinked else "up to date"))
-        try:
-            includes = resolved[fn.name]
-            recipe = incremental.recipe(build_mod.binary_identity(b.binary) or "", includes, mtime,
-                                        fn.arch, fn.runtime).key
-        except Exception as exc:  # noqa: BLE001 - reported per function, others go on
-            if not provisional:
-                failed(fn, str(exc))
-            return
-        dest = out / f"{fn.name}.zip"
-        prev = previous.get(fn.name)
-        if incremental.can_reuse(state, dest, prev, recipe):
-            if not provisional:
-                drop(fn.name)
-                final.add(fn.name)
-                results[fn.name] = _reused(fn, dest, prev, b.relinked, recipe)
-                emit(Event("reused", fn.name, "zip up to date"))
-            return
-        entry = pending.get(fn.name)
-        if entry is not None and entry[2] == recipe:
-            if not provisional:  # the zip already on its way is of exactly this binary
-                pending[fn.name] = (entry[0], b, recipe)
-                final.add(fn.name)
-            return
-        drop(fn.name)  # a zip of an older binary: wait for it, then write the right one
-        staged = _staging_path(out, fn.name)
-        future = pool().submit(package_and_verify, b.binary, staged, includes, mtime, fn.arch, fn.runtime)
-        pending[fn.name] = (future, b, recipe)
-        if not provisional:
-            final.add(fn.name)
-
-    try:
+    packager = packaging.Packager(
+        out, jobs=jobs, count=len(the_plan.functions), mtime=mtime,
+        state=incremental.read_state(the_plan.project_dir), previous=previous, includes=resolved,
+        work=package_and_verify, emit=lambda kind, name, detail: emit(Event(kind, name, detail)))
+    with packager:
         for fn in the_plan.functions:
             if fn.cgo_files:
-                failed(fn, build_mod.cgo_failure(fn).output)
-        for runner, fns in _runners(go, the_plan, local, containerised, environ, started, emit):
+                packager.failed(fn, builders.runner.cgo_failure(fn).output)
+        buildable = [f for f in the_plan.functions if not f.cgo_files]
+        for runner, fns in _runners(go, the_plan, buildable, environ, started, emit):
             if runner.links_while_running:
                 # A binary already on disk whose zip is missing or stale is zipped now, while Go
                 # checks it; Go's verdict (the final Built) confirms or replaces that zip.
-                for call in build_mod.plan_calls(fns, the_plan.project_dir, jobs=jobs):
+                for call in builders.calls.plan_calls(fns, the_plan.project_dir, jobs=jobs):
                     for fn in call.functions:
                         if call.binary(fn).is_file():
-                            consider(build_mod.Built(fn, call.binary(fn), False), provisional=True)
+                            packager.consider(builders.Built(fn, call.binary(fn), False), provisional=True)
                 emit(Event("build", detail=f"go build ({len(fns)} function(s))"))
             builders.build(
-                runner, the_plan, fns, jobs=jobs, on_built=lambda b: consider(b, False),
-                on_failed=lambda f: failed(f.function, f.output), on_linked=lambda b: consider(b, True),
+                runner, the_plan, fns, jobs=jobs, on_built=lambda b: packager.consider(b, False),
+                on_failed=lambda f: packager.failed(f.function, f.output),
+                on_linked=lambda b: packager.consider(b, True),
             )
-        for name in [n for n in pending if n not in final]:
-            drop(name)  # never confirmed by a final Built (cannot happen; never trust it)
-        output_errors: list[OutputError] = []
-        for name, (future, b, recipe) in list(pending.items()):
-            fn = b.function
-            try:
-                packaged, verdict = future.result()
-            except OutputError as exc:  # disk full, permissions: no zip of this run is trusted
-                output_errors.append(exc)
-                continue
-            except Exception as exc:  # noqa: BLE001
-                failed(fn, str(exc))
-                continue
-            results[name] = _fresh(fn, packaged, verdict, b.relinked, recipe, out / f"{name}.zip",
-                                   new=previous.get(name) is None)
-            if verdict.ok:
-                emit(Event("packaged", name, f"{packaged.size} bytes"))
-            else:
-                packaged.path.unlink()
-                emit(Event("failed", name, "failed verify"))
-        if output_errors:
-            raise output_errors[0]
-    except BaseException:
-        # Nothing is committed: the previous zips and manifest stay exactly as they were.
-        for p in pool_box:
-            p.shutdown(wait=True, cancel_futures=True)
-        fsutil.sweep_temporaries(out)
-        raise
-    finally:
-        for p in pool_box:
-            p.shutdown(wait=True, cancel_futures=True)
-    return [results[f.name] for f in the_plan.functions if f.name in results]
+        return packager.finish([f.name for f in the_plan.functions])
 
 
-def _runners(go, the_plan: Plan, local, containerised, environ, started, emit):
+def _runners(go, the_plan: Plan, buildable, environ, started, emit):
     """(runner, its functions) for each kind of builder in use: one signature for all."""
+    local = [f for f in buildable if f.builder == "local"]
+    containerised = [f for f in buildable if f.builder == "docker"]
     if local:
-        yield build_mod.LocalRunner(go, the_plan.project_dir, started), local
+        yield builders.local.LocalRunner(go, the_plan.project_dir, started), local
     if containerised:
         from .builders.docker import DockerRunner
 
         yield DockerRunner(the_plan, environ, lambda kind, detail: emit(Event(kind, detail=detail))), containerised
 
 
-def _packaging_pool(jobs: int, count: int) -> Executor:
-    # libdeflate holds the GIL while it compresses, so parallel packaging needs processes.  The
-    # platform's default start method: "spawn" would re-import the caller's __main__ in every
-    # worker, which breaks library callers whose script has no __main__ guard (or is stdin).
-    if jobs > 1 and count > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        import multiprocessing
-
-        from . import children
-
-        # Workers never outlive gbl, even a SIGKILLed one: a watchdog everywhere, and on Linux
-        # PR_SET_PDEATHSIG when they are forked by the main thread (which lives as long as gbl;
-        # Linux signals a child when the *thread* that forked it ends).
-        forked_here = (multiprocessing.get_start_method() == "fork"
-                       and threading.current_thread() is threading.main_thread())
-        pool = ProcessPoolExecutor(max_workers=min(jobs, count), initializer=children.worker_init,
-                                   initargs=(os.getpid(), forked_here))
-        if forked_here:
-            pool.submit(os.getpid)  # forks every worker now, from this thread
-        return pool
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=1)
-
-
-def _start_speculative(go, root: Path, selection: dict) -> list[build_mod.Running]:
+def _start_speculative(go, root: Path, selection: dict) -> list[builders.local.Running]:
     """Start the last build's ``go build`` calls again, if it was the same selection (the calls
     are derived from gbl.toml again: see incremental.speculative_calls)."""
     from .discover import old_lambda_go
 
     if old_lambda_go(root / "go.mod") or any((d / "go.work").is_file() for d in (root, *root.parents)):
         return []  # refused by the plan (no `go build` may start), or maybe a workspace: plan first
-    return [build_mod.start_call(go, c.args, c.env, c.out_dir, c.cwd or root, binaries=[c.binary(f) for f in c.functions])
+    return [builders.local.start_call(go, c.args, c.env, c.out_dir, c.cwd or root, binaries=[c.binary(f) for f in c.functions])
             for c in incremental.speculative_calls(root, selection)]
 
 
 class _Reaper:
     """Exit handler for speculative processes: wait for them (stop them if the build failed)."""
 
-    def __init__(self, started: Sequence[build_mod.Running]):
+    def __init__(self, started: Sequence[builders.local.Running]):
         self.started = started
 
     def __call__(self, exc_type, exc, tb) -> bool:
@@ -564,31 +435,6 @@ def _remove_zip(out: Path, name: str) -> None:
         ) from exc
 
 
-def _staging_path(out: Path, name: str) -> Path:
-    # A complete zip waits here until the commit step renames it into place (see build()).
-    return out / fsutil.temp_name(f"{name}.zip", "staged")
-
-
-def _fresh(fn, packaged, verdict, relinked, recipe, final: Path, new: bool = False) -> FunctionResult:
-    problems = [c for c in verdict.checks if c.status == "fail"]
-    return FunctionResult(
-        fn, ok=verdict.ok, zip_path=final if verdict.ok else None, size=packaged.size,
-        sha256=packaged.sha256, code_sha256=packaged.code_sha256, relinked=relinked,
-        rezipped=True, verdict=verdict, error="; ".join(f"{c.id}: {c.message}" for c in problems),
-        go_version=verdict.go_version or "", aws_lambda_go=verdict.aws_lambda_go or "",
-        recipe=recipe, new=new,
-    )
-
-
-def _reused(fn, dest, prev: manifest.ManifestEntry, relinked, recipe) -> FunctionResult:
-    return FunctionResult(
-        fn, ok=True, zip_path=dest, size=prev.size, sha256=prev.sha256,
-        code_sha256=prev.code_sha256, relinked=relinked, rezipped=False,
-        go_version=prev.go_version, aws_lambda_go=prev.aws_lambda_go or "",
-        recipe=recipe,
-    )
-
-
 def _entry(r: FunctionResult, out: Path) -> manifest.ManifestEntry:
     fn = r.function
     return manifest.ManifestEntry(
@@ -601,12 +447,12 @@ def _entry(r: FunctionResult, out: Path) -> manifest.ManifestEntry:
 
 def _flags_record(fn: Function) -> dict:
     """What the manifest says a function was built with: taken from the builder's own values."""
-    env = build_mod.build_env(fn)
+    env = builders.calls.build_env(fn)
     return {
         "GOOS": env["GOOS"], "GOARCH": env["GOARCH"], "CGO_ENABLED": env["CGO_ENABLED"],
         "tags": list(fn.tags), "ldflags": fn.ldflags,
-        "trimpath": "-trimpath" in build_mod.COMMON_FLAGS,
-        "buildvcs": "-buildvcs=false" not in build_mod.COMMON_FLAGS,
+        "trimpath": "-trimpath" in builders.calls.COMMON_FLAGS,
+        "buildvcs": "-buildvcs=false" not in builders.calls.COMMON_FLAGS,
         "env": dict(fn.env),
     }
 

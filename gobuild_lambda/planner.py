@@ -22,10 +22,11 @@ from . import config as config_mod
 from . import discover, gotool
 from .config import Config, Include, Settings
 from .errors import ConfigError, PlanError, UsageError
+from .lambda_facts import CGO_ENABLED, GOOS, NORPC_TAG
 
 CMD_DIR = "cmd"
 # Tags gbl always builds with: aws-lambda-go drops its net/rpc (go1.x) code path with this tag.
-BASE_TAGS = ("lambda.norpc",)
+BASE_TAGS = (NORPC_TAG,)
 # Linker flags gbl always sets: strip the symbol table and DWARF (smaller zips, same behaviour).
 BASE_LDFLAGS = "-s -w"
 
@@ -148,7 +149,7 @@ def plan(
     first = next(iter(units.values()))
     module_path, go_line = first.info["Path"], first.info.get("GoVersion", "")
     arches = sorted(set(_arches_in_use(cfg)) | {t.arch for t in tfuncs if t.arch})
-    base = {"GOOS": "linux", "CGO_ENABLED": "0", "GOWORK": str(gowork) if gowork else "off",
+    base = {"GOOS": GOOS, "CGO_ENABLED": CGO_ENABLED, "GOWORK": str(gowork) if gowork else "off",
             "GOFLAGS": _goflags(go)}
     candidates, skipped, jobs = _candidates(project_dir, cfg, units, arches)
     skipped += [Skipped(_rel(project_dir, t.template) + f":{t.resource}", t.reason) for t in tfuncs if t.reason]

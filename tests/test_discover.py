@@ -48,7 +48,7 @@ def test_sam_init_layout_no_root_go_mod_two_modules_and_an_arm64_function(projec
     assert why["template.yaml:PythonFunction"] == "runtime python3.12, not Go"
     assert why["template.yaml:FromS3"] == "code in S3, not in this repository"
     # one go build per module, each in its own directory
-    from gobuild_lambda import builder as build_mod
+    from gobuild_lambda.builders import calls as build_mod
 
     calls = build_mod.plan_calls(plan.functions, plan.project_dir, jobs=2)
     assert sorted(os.path.basename(c.cwd) for c in calls) == ["goodbye", "hello-world"]
@@ -241,7 +241,7 @@ def test_cli_run_from_a_subdirectory_of_a_single_module(project):
 def test_docker_build_calls_run_in_the_module_directory_with_the_workspace(project, tmp_path):
     """builder = "docker": the container's working directory is the function's module, and the
     user's go.work is the container's path of it (the spec is pure; the docker tests run builds)."""
-    from gobuild_lambda import builder
+    from gobuild_lambda.builders import calls as builder
     from gobuild_lambda.builders import docker as docker_build
 
     env = {**os.environ, "HOME": str(tmp_path / "home")}

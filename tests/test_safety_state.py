@@ -164,3 +164,29 @@ def test_a_zip_changed_in_place_at_the_same_size_is_rebuilt(tmp_path):
     before = z.stat().st_ino, z.stat().st_mtime_ns
     assert run_gbl("build", "-C", str(root)).returncode == 0
     assert (z.stat().st_ino, z.stat().st_mtime_ns) == before
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "name", "fifo"])
+def test_verify_never_reads_a_file_a_manifest_names_outside_dist(tmp_path, how):
+    """`gbl verify` with no argument reads dist/manifest.json: an entry whose zip is not
+    <name>.zip beside it is not trusted, and the file it names is never opened."""
+    import os
+
+    root = tmp_path / "p"
+    dist = root / "dist"
+    dist.mkdir(parents=True)
+    secret = tmp_path / ("secret.zip" if how == "name" else "secret")
+    if how == "fifo":  # opening it would block: the run's timeout fails the test
+        os.mkfifo(secret)
+        functions = {"alpha": _hostile_entry("../../secret")}
+    else:  # not a zip: reading it would make verify fail on it (exit 4), not refuse it (exit 2)
+        secret.write_bytes(b"the secret, not a zip")
+        functions = {"relative": {"alpha": _hostile_entry("../../secret")},
+                     "absolute": {"alpha": _hostile_entry(str(secret))},
+                     "name": {"../../secret": _hostile_entry("../../secret.zip")}}[how]
+    (dist / "manifest.json").write_text(json.dumps({"schema": 1, "functions": functions}))
+    proc = run_gbl("verify", cwd=root, timeout=60)
+    assert proc.returncode == errors.EXIT_USAGE, (proc.stdout, proc.stderr)
+    assert "not trusted" in proc.stderr and "manifest.json" in proc.stderr
+    assert "Traceback" not in proc.stderr and "the secret" not in proc.stdout + proc.stderr
+    assert "FAIL" not in proc.stdout and "PASS" not in proc.stdout

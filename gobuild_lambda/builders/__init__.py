@@ -11,6 +11,7 @@ Named ``builders``, not ``build``: a subpackage ``gobuild_lambda.build`` would r
 ``gobuild_lambda.build()`` function as soon as it was imported.
 """
 
+from . import calls, local, runner  # noqa: F401 - builders.calls, builders.local, builders.runner
 from .runner import Built, BuildFailure, Runner, build
 
 __all__ = ["Built", "BuildFailure", "Runner", "build"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ..lambda_facts import CGO_ENABLED, GOOS
 from ..planner import Function
 
 BUILD_DIR = Path(".gbl") / "build"
@@ -62,7 +63,7 @@ def build_env(fn: Function, user_goflags: str = "") -> dict[str, str]:
     """The overrides a function's build runs with (on top of the caller's environment)."""
     env = dict(fn.env)
     # GOWORK: the user's own go.work when the plan found one in play, else off.
-    env.update({"GOOS": "linux", "GOARCH": fn.arch, "CGO_ENABLED": "0", "GOWORK": fn.gowork or "off"})
+    env.update({"GOOS": GOOS, "GOARCH": fn.arch, "CGO_ENABLED": CGO_ENABLED, "GOWORK": fn.gowork or "off"})
     return env
 
 

@@ -9,6 +9,7 @@ Rooms:
   :mod:`.terraform` (*.tf, read by the position-keeping :mod:`.hcl`) and :mod:`.cdk` (reported);
 * :mod:`.declared` -- the architecture each Go function's file declares (for the planner);
 * :mod:`.gomod` -- go.mod reading (is aws-lambda-go recent enough?);
+* :mod:`.formats` -- one file's text migrated by its kind (the dispatch over the formats);
 * :mod:`.discovery` -- finding the files to migrate in a project;
 * :mod:`.files` -- reading, migrating and writing files against a plan.
 """

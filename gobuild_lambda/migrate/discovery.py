@@ -113,7 +113,7 @@ def find_migratable(project_dir: Path, *, go1x_only: bool = False) -> tuple[Path
 
     Never raises: a file that cannot be read is skipped, one that does not parse is judged by a
     text search."""
-    from .files import migrate_text
+    from .formats import migrate_text
 
     out = []
     for path in find_files(project_dir):

@@ -7,12 +7,12 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from ..config import ARCHES, RUNTIMES
+from ..lambda_facts import ARCHES, DEFAULT_OUT_DIR
 from ..errors import OutputError, UsageError
 from ..package import write_atomic
 from .gomod import check_go_mod
-from .model import FunctionTarget, MigrateReport, MigrationResult, Problem
-from .sam import migrate_template
+from .model import FunctionTarget, MigrateReport, Problem
+from .formats import migrate_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..planner import Plan
@@ -26,7 +26,7 @@ def targets_for(
     file itself, the functions the plan found through its resources carry those resources and
     their package directory relative to the template (migrate moves them by resource)."""
     project = Path(plan.project_dir)
-    dist = Path(dist_dir) if dist_dir is not None else project / "dist"
+    dist = Path(dist_dir) if dist_dir is not None else project / DEFAULT_OUT_DIR
     here = Path(template).resolve() if template is not None else None
     out = {}
     for fn in plan.functions:
@@ -83,40 +83,12 @@ def migrate_files(
         for r in changed:
             _write_atomic(r.path, r.migrated)
             written.append(r.path)
-    dist = Path(dist_dir) if dist_dir is not None else Path(plan.project_dir) / "dist"
+    dist = Path(dist_dir) if dist_dir is not None else Path(plan.project_dir) / DEFAULT_OUT_DIR
     return MigrateReport(
         results=tuple(results),
         problems=check_go_mod(Path(plan.project_dir) / "go.mod") + _zip_arch_problems(results, plan, dist, write),
         written=tuple(written),
     )
-
-
-def migrate_text(
-    text: str,
-    functions,
-    *,
-    path: Path | str,
-    runtime: str | None = None,
-    label: str | None = None,
-) -> MigrationResult:
-    """Migrate one file's text by its kind: a SAM / CloudFormation template, a serverless.yml,
-    a Terraform file, or a CDK source (reported, never edited)."""
-    from .cdk import cdk_language, report_cdk
-    from .serverless import is_serverless, migrate_serverless
-    from .terraform import migrate_terraform
-    from .textdoc import Doc
-
-    path = Path(path)
-    if runtime is not None and runtime not in RUNTIMES:
-        raise UsageError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
-    kwargs = dict(path=path, runtime=runtime, label=label)
-    if path.suffix.lower() == ".tf":
-        return migrate_terraform(text, functions, **kwargs)
-    if cdk_language(path) is not None:
-        return report_cdk(text, functions, **kwargs)
-    if path.suffix.lower() in (".yml", ".yaml") and is_serverless(Doc.parse(text, path), path):
-        return migrate_serverless(text, functions, **kwargs)
-    return migrate_template(text, functions, **kwargs)
 
 
 def _zip_arch_problems(results, plan: "Plan", dist: Path, written: bool) -> tuple[Problem, ...]:
@@ -132,8 +104,8 @@ def _zip_arch_problems(results, plan: "Plan", dist: Path, written: bool) -> tupl
         text = r.migrated if written else r.original
         for d in declared_in_text(text, r.path, names):
             entry = built.get(d.function)
-            zip_arch = entry.arch if entry else None  # a manifest.ManifestEntry
-            if zip_arch in ("amd64", "arm64") and zip_arch != d.arch:
+            zip_arch = entry.arch if entry else None
+            if zip_arch in ARCHES and zip_arch != d.arch:
                 out.append(Problem(
                     r.path, d.function, f"declares {d.lambda_arch} for {d.function}, but {dist.name}/"
                     f"{d.function}.zip is built for {zip_arch}", f"rebuild with `gbl build {d.function}` "

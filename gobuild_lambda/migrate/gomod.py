@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from ..lambda_facts import AWS_LAMBDA_GO as LAMBDA_GO
+from ..lambda_facts import AWS_LAMBDA_GO_MIN as LAMBDA_GO_MIN  # noqa: F401 - migrate's name for it
+from ..lambda_facts import lambda_go_too_old
 from .model import Problem
 
-LAMBDA_GO = "github.com/aws/aws-lambda-go"
-# aws-lambda-go learned the Lambda Runtime API (what provided.* runtimes speak) in v1.18.0; older
-# versions only serve go1.x's net/rpc protocol, so on provided.* the function hangs at init.
-LAMBDA_GO_MIN = (1, 18, 0)
 LAMBDA_GO_FIX = f"go get {LAMBDA_GO}@latest"
 
 
@@ -84,12 +82,4 @@ def _replacement(words: list[str], number: int) -> tuple[str, int] | None:
         return (right[1], number)
     return None
 
-
-def lambda_go_too_old(version: str) -> bool:
-    """True for versions before v1.18.0 (pre-releases and pseudo-versions sort as Go sorts them)."""
-    m = re.match(r"v(\d+)\.(\d+)\.(\d+)(-)?", version)
-    if not m:
-        return False
-    key = (int(m.group(1)), int(m.group(2)), int(m.group(3)), 0 if m.group(4) else 1)
-    return key < (*LAMBDA_GO_MIN, 1)
 

@@ -6,13 +6,9 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from ..config import DEFAULT_RUNTIME
+from ..lambda_facts import BOOTSTRAP, DEFAULT_RUNTIME, GO1X, LAMBDA_ARCH  # noqa: F401 - migrate's names
 
-GO1X = "go1.x"
-BOOTSTRAP = "bootstrap"
 GLOBALS = "Globals"
-# Lambda's names for gbl's (GOARCH) architectures.
-LAMBDA_ARCH = {"amd64": "x86_64", "arm64": "arm64"}
 
 
 # ------------------------------------------------------------------------------------ results

@@ -21,7 +21,7 @@ import os
 import stat
 from pathlib import Path
 
-from ..config import DEFAULT_RUNTIME
+from ..lambda_facts import DEFAULT_RUNTIME
 from ..errors import UsageError
 from .model import FAIL, PASS, WARN, Check, Verdict, file_kind, ok, unreadable_verdict
 from .program import Want, bootstrap_checks, merge_facts

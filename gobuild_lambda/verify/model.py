@@ -13,25 +13,18 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import elf
+from ..lambda_facts import (  # noqa: F401 - the facts the checks compare against, named as verify names them
+    AWS_LAMBDA_GO, AWS_LAMBDA_GO_MIN, GOOS as LAMBDA_GOOS, LAMBDA_ARCH as LAMBDA_ARCH_NAMES, RUNTIME_GLIBC,
+    TASK_ROOT as LAMBDA_TASK_ROOT, UNZIPPED_LIMIT, ZIPPED_UPLOAD_LIMIT,
+)
 
 PASS = "pass"
 WARN = "warn"
 FAIL = "fail"
 
-# --- Lambda -------------------------------------------------------------------------------------
-# Where Lambda unpacks the zip (the LAMBDA_TASK_ROOT environment variable; also the working
-# directory bootstrap starts in).
-LAMBDA_TASK_ROOT = "/var/task"
-# Lambda quotas (docs: "Lambda quotas", deployment package size): 50 MB zipped for a direct
-# upload, 250 MB unzipped; the unzipped limit in bytes is the one Lambda's error message quotes.
-ZIPPED_UPLOAD_LIMIT = 50 * 1024 * 1024
-UNZIPPED_LIMIT = 262_144_000
-# glibc of each runtime's OS: Amazon Linux 2 ships glibc 2.26, Amazon Linux 2023 glibc 2.34.
-RUNTIME_GLIBC = {"provided.al2": (2, 26), "provided.al2023": (2, 34)}
-# Go programs for Lambda are built for this GOOS.
-LAMBDA_GOOS = "linux"
-# Lambda's names for the architectures (the Architectures parameter) per GOARCH.
-LAMBDA_ARCH_NAMES = {"amd64": "x86_64", "arm64": "arm64"}
+# --- Lambda and Linux ----------------------------------------------------------------------------
+# Lambda's own values (task root, quotas, runtimes' glibc, GOOS, arch names, aws-lambda-go's
+# minimum) are imported from lambda_facts.py above; what only verify needs stays here.
 ARCH_MACHINES = {"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
 # The glibc dynamic loader each psABI fixes (x86-64 psABI, AArch64 ELF ABI): the PT_INTERP of a
 # glibc program, present on both provided runtimes.
@@ -46,10 +39,6 @@ SCRIPT_ENV = "/usr/bin/env"
 ENV_SPLIT_RUNTIMES = ("provided.al2023",)
 # A layer's files are under /opt.
 LAYER_ROOT = "/opt"
-# aws-lambda-go speaks the Runtime API of the provided runtimes from v1.18.0 on; before that,
-# lambda.Start only serves the go1.x runtime's RPC on $_LAMBDA_SERVER_PORT.
-AWS_LAMBDA_GO = "github.com/aws/aws-lambda-go"
-AWS_LAMBDA_GO_MIN = (1, 18, 0)
 # Linux's limit on a symbolic link's target (PATH_MAX) and on how many links a path may cross.
 SYMLINK_MAX_TARGET = 4096
 SYMLINK_MAX_HOPS = 40

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
 from .. import elf
-from ..config import ARCHES
-from ..package import BOOTSTRAP
+from ..lambda_facts import ARCHES, AWS_LAMBDA_GO_MIN_VERSION, BOOTSTRAP, lambda_go_too_old, semver
 from ..planner import BASE_TAGS
-from .model import (AWS_LAMBDA_GO, AWS_LAMBDA_GO_MIN, BINPRM_BUF_SIZE, ENV_SPLIT_RUNTIMES,
+from .model import (AWS_LAMBDA_GO, BINPRM_BUF_SIZE, ENV_SPLIT_RUNTIMES,
                     EXEC_FORMAT, FAIL, GLIBC_LOADERS, LAMBDA_ARCH_NAMES, LAMBDA_GOOS,
                     LAMBDA_TASK_ROOT, LAMBDA_UNZIP_ERROR, LAYER_ROOT, MAX_SCRIPT_CHAIN,
                     MUSL_LOADER_PREFIX, NO_BOOTSTRAP, NO_SUCH_FILE, PASS, PERMISSION_DENIED,
@@ -366,9 +365,8 @@ def go_program_checks(content: bytes, label: str, arch_hint: str) -> tuple[list[
 
 
 def aws_lambda_go_check(version: str, label: str) -> Check:
-    parsed = semver(version)
-    minimum = "v" + ".".join(map(str, AWS_LAMBDA_GO_MIN))
-    if parsed is None:
+    minimum = AWS_LAMBDA_GO_MIN_VERSION
+    if semver(version) is None:
         what = "a local directory" if not version else f"version {q(version)}"
         return Check(
             "go-aws-lambda-go", WARN,
@@ -378,7 +376,7 @@ def aws_lambda_go_check(version: str, label: str) -> Check:
             "runtime's RPC calls)",
             f"make sure it is {minimum} or newer",
         )
-    if parsed < AWS_LAMBDA_GO_MIN + (1,):  # a pre-release of the minimum is older than it
+    if lambda_go_too_old(version):  # a pre-release of the minimum is older than it
         return Check(
             "go-aws-lambda-go", FAIL,
             f"{label} uses {AWS_LAMBDA_GO} {version}, older than {minimum}: it only speaks the "
@@ -388,17 +386,6 @@ def aws_lambda_go_check(version: str, label: str) -> Check:
             f"go get {AWS_LAMBDA_GO}@latest && go mod tidy, then rebuild (`gbl build`)",
         )
     return ok("go-aws-lambda-go", f"{label} uses {AWS_LAMBDA_GO} {version}")
-
-
-_SEMVER = re.compile(r"v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?\Z")
-
-
-def semver(version: str) -> tuple[int, int, int, int] | None:
-    """``v1.18.0`` -> (1, 18, 0, 1); a pre-release (or pseudo-version) ``v1.18.0-...`` -> (1, 18, 0, 0)."""
-    m = _SEMVER.match(version or "")
-    if not m:
-        return None
-    return int(m.group(1)), int(m.group(2)), int(m.group(3)), 0 if m.group(4) else 1
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,24 +1,22 @@
 """Which zips to verify, and what each must run on: named zips, every ``*.zip`` in a named
 directory, or the functions of a gbl manifest (with each function's arch and runtime).
 
-Only this module reads manifest.json for verify (``_manifest_targets``): pointing it at another
-reader of the manifest changes nothing else.
+The manifest is read by ``manifest.load`` (manifest.py is the only reader of manifest.json): an
+entry naming a file outside the manifest's directory is not trusted, and never opened.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..config import ARCHES, DEFAULT_RUNTIME, RUNTIMES
 from ..errors import UsageError
+from ..lambda_facts import ARCHES, DEFAULT_RUNTIME, RUNTIMES
+from ..lambda_facts import DEFAULT_OUT_DIR as DIST_DIR  # zips named relative to the manifest
+from .. import manifest as manifest_mod
 from ..manifest import MANIFEST as MANIFEST_FILE
 from .model import file_kind, q
-
-# Where `gbl build` writes the zips and manifest.json (zips named relative to the manifest).
-DIST_DIR = "dist"
 
 
 @dataclass(frozen=True)
@@ -94,30 +92,30 @@ def _directory_targets(p: Path) -> list[Target]:
 
 
 def _manifest_targets(manifest: Path, *, strict: bool) -> list[Target]:
+    """The functions a manifest lists, read by manifest.py (the only reader of manifest.json):
+    an entry whose name or ``zip`` is not a plain ``<name>.zip`` in the manifest's directory is
+    not trusted, and nothing is read through it (``strict``: it is an error; else it is skipped)."""
     hint = "run `gbl build` again to rewrite it, or name the zips to verify"
 
     def bad(message: str) -> UsageError:
         return UsageError(f"bad manifest: {message}", where=str(manifest), hint=hint)
 
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        listed = manifest_mod.load(manifest, partial=True)
+    except OSError as exc:
         if not strict:
             return []
         raise bad(f"cannot read it as JSON ({exc})") from exc
-    functions = data.get("functions") if isinstance(data, dict) else None
-    if not isinstance(functions, dict):
+    except ValueError as exc:
         if not strict:
             return []
-        raise bad('no "functions" object')
+        raise bad(str(exc)) from exc
+    if strict and listed.untrusted:
+        raise bad(f"{listed.untrusted[0]}; the entry was not trusted, so nothing was read through it")
     out = []
-    for name in sorted(functions):
-        entry = functions[name]
-        if not isinstance(entry, dict) or not isinstance(entry.get("zip"), str) or not entry["zip"]:
-            if not strict:
-                continue
-            raise bad(f'function {q(name)} has no "zip" file name')
-        arch, runtime = entry.get("arch"), entry.get("runtime", DEFAULT_RUNTIME)
+    for name in sorted(listed.entries):
+        entry = listed.entries[name]
+        arch, runtime = entry.arch or None, entry.runtime or DEFAULT_RUNTIME
         problem = ""
         if arch is not None and arch not in ARCHES:
             problem = f"function {q(name)} has arch {q(arch)}; expected one of {', '.join(ARCHES)}"
@@ -127,12 +125,12 @@ def _manifest_targets(manifest: Path, *, strict: bool) -> list[Target]:
             if not strict:
                 continue
             raise bad(problem)
-        zip_path = manifest.parent / entry["zip"]
+        zip_path = entry.path(manifest.parent)  # <name>.zip beside the manifest (ManifestEntry checks it)
         if not zip_path.is_file():
             if not strict:
                 continue
             raise UsageError(
-                f"function {q(name)}: {entry['zip']} is listed in the manifest but missing",
+                f"function {q(name)}: {entry.zip} is listed in the manifest but missing",
                 where=str(manifest), hint="run `gbl build` again",
             )
         out.append(Target(zip_path, arch, runtime, name))

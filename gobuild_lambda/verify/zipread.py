@@ -24,7 +24,7 @@ from typing import Mapping
 import deflate
 
 from .. import elf
-from ..package import BOOTSTRAP  # the name the provided runtimes exec: /var/task/bootstrap
+from ..lambda_facts import BOOTSTRAP  # the name the provided runtimes exec: /var/task/bootstrap
 from .model import LAMBDA_TASK_ROOT, REPACKAGE, SYMLINK_MAX_HOPS, SYMLINK_MAX_TARGET, UNZIPPED_LIMIT, q
 
 # --- zip format (PKWARE APPNOTE.TXT) -------------------------------------------------------------
