@@ -146,7 +146,9 @@ def plan(
     if overrides is not None:
         cfg = cfg.with_overrides(overrides)
     gowork, units, tfuncs = _units(go, project_dir, cfg)
-    first = next(iter(units.values()))
+    # The project's module (its own go.mod), else the first module by path: the plan's identity,
+    # which owns the output directory, must not depend on which functions or arches were asked for.
+    first = units.get(project_dir) or min(units.values(), key=lambda u: str(u.info.get("Path", "")))
     module_path, go_line = first.info["Path"], first.info.get("GoVersion", "")
     arches = sorted(set(_arches_in_use(cfg)) | {t.arch for t in tfuncs if t.arch})
     base = {"GOOS": GOOS, "CGO_ENABLED": CGO_ENABLED, "GOWORK": str(gowork) if gowork else "off",
