@@ -446,7 +446,7 @@ def migrate_cmd(
     report = migrate_files(paths, plan, runtime=runtime, arch=arch, write=write)
     for r in report.results:
         if not write:
-            typer.echo(r.diff(), nl=False)
+            _echo_data(r.diff())
         if r.changed:
             verb = "migrated" if write else "would migrate"
             err.print(f"{verb} {escape(r.label)}: {len(r.changes)} change(s)")
@@ -456,6 +456,19 @@ def migrate_cmd(
         err.print(f"[yellow]warning:[/] {escape(str(p))}")
     if check:
         report.check(written=write)
+
+
+def _echo_data(text: str) -> None:
+    """Data for a file or a program (a diff that `patch` applies): piped or redirected, the UTF-8
+    bytes of the files it shows whatever the console's encoding (cp1252 on Windows); on a
+    terminal, text (a character the terminal cannot show is replaced)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None or sys.stdout.isatty():
+        typer.echo(text, nl=False)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8", "surrogateescape"))
+    buffer.flush()
 
 
 def _cwd_relative(path: Path) -> Path:
