@@ -100,7 +100,7 @@ def _check_arch(arch: Optional[str]) -> Optional[str]:
     if arch is None:
         return None
     if arch not in _ARCH_ALIASES:
-        raise errors.UsageError(f"--arch must be amd64 (or Lambda's x86_64) or arm64, got {arch!r}",
+        raise errors.UsageError(f"--arch must be amd64 or arm64 (or Lambda's x86_64, for amd64), got {arch!r}",
                                 hint="Go says amd64 where Lambda says x86_64; arm64 is Graviton")
     return _ARCH_ALIASES[arch]
 
