@@ -430,7 +430,7 @@ def migrate_cmd(
     """Move go1.x functions (SAM / CloudFormation, Serverless, Terraform) to gbl's zips on provided.al2023; report CDK uses."""
     from rich.markup import escape
 
-    from .migrate import find_migratable, migrate_files
+    from .migrate import migrate_files
     from .pipeline import make_plan
 
     if runtime is not None and runtime not in ("provided.al2023", "provided.al2"):
@@ -440,22 +440,45 @@ def migrate_cmd(
     err = _stderr()
     paths = list(templates or ())
     if not paths:
-        paths = [_cwd_relative(p) for p in find_migratable(plan.project_dir)]
+        paths = [_cwd_relative(p) for p in _files_to_migrate(plan, check=check)]
         if not paths:
             err.print(f"no template, serverless.yml, Terraform or CDK file in {escape(str(plan.project_dir))} uses go1.x")
     report = migrate_files(paths, plan, runtime=runtime, arch=arch, write=write)
     for r in report.results:
         if not write:
             _echo_data(r.diff())
-        if r.changed:
+        left = ", ".join("Globals.Function" if x == "Globals" else x for x in r.go1x_after)
+        if r.changed and write and left:  # never "migrated" while a Go function stays on go1.x
+            err.print(f"wrote {escape(r.label)}: {len(r.changes)} change(s), but still on go1.x: {escape(left)}")
+        elif r.changed:
             verb = "migrated" if write else "would migrate"
-            err.print(f"{verb} {escape(r.label)}: {len(r.changes)} change(s)")
+            err.print(f"{verb} {escape(r.label)}: {len(r.changes)} change(s)"
+                      + (f"; would stay on go1.x: {escape(left)}" if left else ""))
         else:
             err.print(f"{escape(r.label)}: nothing to change")
+        for c in r.changes:
+            if c.removed:
+                err.print(f"  {escape(str(c))}")
     for p in report.all_problems:
         err.print(f"[yellow]warning:[/] {escape(str(p))}")
     if check:
         report.check(written=write)
+    elif write:
+        report.check_go1x(written=True)  # a --write that leaves a function on go1.x fails (exit 9)
+
+
+def _files_to_migrate(plan, *, check: bool) -> list[Path]:
+    """``gbl migrate`` with no file: the files still on go1.x (and CDK sources with a GoFunction),
+    the templates that declare the plan's functions (they move to their zips too), and for
+    ``--check`` every file declaring an architecture for one of them (compared with its zip)."""
+    from .migrate import declared_architectures, find_migratable
+
+    found = set(find_migratable(plan.project_dir))
+    root = Path(plan.project_dir)
+    found.update(root / fn.template.rpartition(":")[0] for fn in plan.functions if fn.template)
+    if check:
+        found.update(d.path for d in declared_architectures(root, [fn.name for fn in plan.functions]))
+    return sorted(found, key=lambda p: Path(os.path.relpath(p, root)).as_posix())
 
 
 def _echo_data(text: str) -> None:

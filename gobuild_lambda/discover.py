@@ -8,6 +8,9 @@ The planner asks this module *where* to look; Go (``go list``) still decides wha
   function's, else ``Globals``) and ``provided.*`` runtime.  Other resources are kept with the
   reason they are not Go functions, for ``gbl plan -v``.  Templates are data: intrinsic functions
   (``!Ref``, ``!Sub``...) are never evaluated, and a code directory outside the project is refused.
+  A function ``gbl migrate`` moved to its zip (``CodeUri: dist/<name>.zip``) keeps its source
+  directory in ``Metadata: {gbl: {source: <dir>}}`` (relative to the template), which is read
+  here in place of the zip path, so a migrated template still declares its functions.
 * ``go.work``: the ``use`` directories of a workspace.
 * ``go.mod``: the nearest module root above a directory, and the aws-lambda-go requirement.
 """
@@ -28,6 +31,8 @@ CFN_FUNCTION = "AWS::Lambda::Function"
 LAMBDA_ARCHES = {"x86_64": "amd64", "arm64": "arm64"}
 LAMBDA_GO = "github.com/aws/aws-lambda-go"
 LAMBDA_GO_FIX = f"go get {LAMBDA_GO}@latest && go mod tidy"
+# Metadata: {gbl: {source: <dir>}}: where gbl migrate recorded a zipped function's source directory
+GBL_METADATA, GBL_SOURCE = "gbl", "source"
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ def _function(path, project_dir, name, props, inherited, metadata, sam) -> Templ
 
     runtime, code = prop("Runtime"), prop("CodeUri" if sam else "Code")
     method = metadata.get("BuildMethod") if isinstance(metadata, dict) else None
+    source = recorded_source(metadata)
     arch, arch_reason = _arch(prop("Architectures"))
 
     def skip(reason: str) -> TemplateFunction:
@@ -124,12 +130,18 @@ def _function(path, project_dir, name, props, inherited, metadata, sam) -> Templ
         return skip("code in S3, not in this repository")
     code_dir = (path.parent / code).resolve()
     if code.endswith(".zip") or code_dir.is_file():
-        return skip(f"code is a built file ({code}), not a source directory")
+        if source is None:
+            return skip(f"code is a built file ({code}), not a source directory")
+        # gbl's own zip: the source directory gbl migrate recorded is the function's package
+        declared_go, code, label = True, source, f"Metadata {GBL_METADATA}.{GBL_SOURCE} {source}"
+        code_dir = (path.parent / source).resolve()
+    else:
+        label = f"CodeUri {code}" if sam else f"Code {code}"
     root = project_dir.resolve()
     if code_dir != root and root not in code_dir.parents:
-        return skip(f"CodeUri {code} is outside the project directory {root}")
+        return skip(f"{label} is outside the project directory {root}")
     if not code_dir.is_dir():
-        reason = f"CodeUri {code} is not a directory"
+        reason = f"{label} is not a directory"
         return skip(reason + (" (a Go function: fix the path)" if declared_go else ""))
     if not declared_go and not _has_main_package(code_dir):
         return skip(f"runtime {runtime or 'not set'} and {code} holds no Go main package")
@@ -137,6 +149,13 @@ def _function(path, project_dir, name, props, inherited, metadata, sam) -> Templ
         return skip(arch_reason)
     provided = runtime if isinstance(runtime, str) and runtime.startswith("provided") else None
     return TemplateFunction(path, name, code_dir, arch, provided)
+
+
+def recorded_source(metadata) -> str | None:
+    """``Metadata: {gbl: {source: <dir>}}`` (written by gbl migrate), else None."""
+    gbl = metadata.get(GBL_METADATA) if isinstance(metadata, dict) else None
+    source = gbl.get(GBL_SOURCE) if isinstance(gbl, dict) else None
+    return source if isinstance(source, str) and source.strip() else None
 
 
 def _arch(value) -> tuple[str | None, str]:
@@ -200,6 +219,25 @@ def _load(path: Path):
             f"not valid YAML: {str(exc).splitlines()[0] if str(exc) else exc!r}", where=str(path),
             hint="fix the template (try `sam validate` or `cfn-lint`)",
         ) from exc
+
+
+# ------------------------------------------------- other deployment files (Serverless, Terraform)
+SERVERLESS_NAMES = ("serverless.yml", "serverless.yaml")
+_SKIP_DIRS = ("dist", "node_modules", "vendor", "testdata", "cdk.out")  # and every hidden dir
+
+
+def deployment_files(project_dir: Path) -> tuple[Path, ...]:
+    """serverless.yml|yaml and *.tf files in the project (not in hidden or build directories),
+    sorted: the files whose declared architectures the planner reads through gbl migrate's
+    parsers.  Only names are looked at here, so a project without such files imports nothing."""
+    import os
+
+    found = []
+    for dirpath, dirnames, filenames in os.walk(project_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
+        found += [Path(dirpath) / n for n in filenames
+                  if n.lower() in SERVERLESS_NAMES or n.lower().endswith(".tf")]
+    return tuple(sorted(found))
 
 
 # ------------------------------------------------------------------------- modules, workspaces

@@ -152,6 +152,11 @@ def plan(
             "GOFLAGS": _goflags(go)}
     candidates, skipped, jobs = _candidates(project_dir, cfg, units, arches)
     skipped += [Skipped(_rel(project_dir, t.template) + f":{t.resource}", t.reason) for t in tfuncs if t.reason]
+    declared = _declared_elsewhere(project_dir, cfg, candidates)
+    extra = sorted({d.arch for ds in declared.values() for d in ds} - set(arches))
+    if extra:  # a declared arch nothing else uses: list the packages for it too
+        per_unit = {id(u): (u, p) for u, _, p in jobs}
+        jobs += [(u, arch, p) for u, p in per_unit.values() for arch in extra]
     if not candidates:
         return Plan(project_dir, module_path, go_line, _toolchain(first.dir), cfg, (), tuple(skipped),
                     (), _modules(project_dir, units))
@@ -163,7 +168,8 @@ def plan(
     lambda_go = {u.dir: discover.old_lambda_go(u.dir / "go.mod") for u in units.values()}
     for d, (unit, go_files, tf) in sorted(candidates.items(), key=lambda kv: _rel(project_dir, kv[0])):
         rel_dir = _rel(project_dir, d)
-        fc, settings = _settings_for(cfg, rel_dir, _default_name(project_dir, d), tf, warnings)
+        fc, settings = _settings_for(cfg, rel_dir, _default_name(project_dir, d), tf, warnings,
+                                     declared.get(_candidate_name(cfg, rel_dir, d)), project_dir)
         pkg = by_arch[(unit.dir, settings.arch)].get(d)
         reason = _bad_path(pkg, go_files, unit.dir, d) or _not_a_function(pkg, go_files, settings.arch)
         if reason:
@@ -178,7 +184,8 @@ def plan(
             template=f"{_rel(project_dir, tf.template)}:{tf.resource}" if tf else "",
         ))
 
-    _find_cgo_functions(go, project_dir, cfg, base, functions, skipped, used_keys, candidates, lambda_go, gowork)
+    _find_cgo_functions(go, project_dir, cfg, base, functions, skipped, used_keys, candidates, lambda_go, gowork,
+                        declared)
     _check_unused_tables(cfg, used_keys, functions, skipped)
     _check_clashes(functions, cfg, project_dir)
     functions.sort(key=lambda f: f.name)
@@ -314,23 +321,79 @@ def _list_all(go, jobs, base) -> dict:
     return out
 
 
-def _settings_for(cfg: Config, rel_dir: str, default_name: str, tf, warnings: list[str]):
-    """gbl.toml's table for the function and its settings: gbl.toml (or a flag) over the
-    template's Architectures / Runtime over the built-in defaults; a disagreement is a warning."""
+# What each deployment format calls a function's architecture (for messages).
+_ARCH_KEY = {"sam": "Architectures", "serverless": "architecture", "terraform": "architectures"}
+_LAMBDA_ARCH = {"amd64": "x86_64", "arm64": "arm64"}  # GOARCH -> what the files write
+
+
+def _declared_elsewhere(project_dir: Path, cfg: Config, candidates) -> dict:
+    """Function name -> the architectures serverless.yml and *.tf files declare for it
+    (migrate.DeclaredArch).  SAM / CloudFormation templates are discover.py's (their functions
+    come with the candidates); these files are parsed only when the project has some, so a
+    project without them never imports gbl migrate or ruamel."""
+    files = discover.deployment_files(project_dir)
+    if not files or not candidates:
+        return {}
+    from .migrate import declared_architectures
+
+    names = {_candidate_name(cfg, _rel(project_dir, d), d) for d in candidates}
+    out: dict = {}
+    for d in declared_architectures(project_dir, sorted(names), paths=files):
+        out.setdefault(d.function, []).append(d)
+    return out
+
+
+def _candidate_name(cfg: Config, rel_dir: str, d: Path) -> str:
+    fc = cfg.function(rel_dir) or cfg.function(d.name)
+    return fc.name if fc and fc.name else d.name
+
+
+def _settings_for(cfg: Config, rel_dir: str, default_name: str, tf, warnings: list[str],
+                  declared=None, project_dir: Path | None = None):
+    """gbl.toml's table for the function and its settings: gbl.toml (or a flag) over what the
+    deployment files declare (a template's Architectures / Runtime, serverless.yml's
+    architecture, Terraform's architectures) over the built-in defaults.  gbl.toml disagreeing
+    with a file is a warning; two files disagreeing, when gbl.toml does not choose, is a
+    UsageError naming both."""
     fc = cfg.function(rel_dir) or cfg.function(default_name)
     mine = (fc.settings if fc else Settings()).over(cfg.file_defaults)
-    if tf is None:
+    said: list[tuple[str, str, str, str]] = []  # (key, value, where, label)
+    if tf is not None:
+        where = f"{tf.template.name} ({tf.resource})"
+        said += [(k, v, where, label) for k, v, label in
+                 (("arch", tf.arch, "Architectures"), ("runtime", tf.runtime, "Runtime")) if v]
+    for d in declared or ():
+        where = f"{_rel(project_dir, d.path) if project_dir else d.path.name}:{d.line}"
+        said.append(("arch", d.arch, where, _ARCH_KEY.get(d.format, "architecture")))
+    if not said:
         return fc, mine.over(cfg.defaults)
-    said = Settings(arch=tf.arch, runtime=tf.runtime)
-    where = f"{tf.template.name} ({tf.resource})"
-    for key, label in (("arch", "Architectures"), ("runtime", "Runtime")):
-        theirs, ours = getattr(said, key), getattr(mine, key)
-        if theirs and ours and theirs != ours:
+    if mine.arch is None:  # gbl.toml / --arch set it: it wins, with a warning per file below
+        _check_declared_agree(default_name, [s for s in said if s[0] == "arch"])
+    for key, theirs, where, label in said:
+        ours = getattr(mine, key)
+        if ours and theirs != ours:
+            shown = _LAMBDA_ARCH.get(theirs, theirs) if key == "arch" else theirs  # as the file writes it
             warnings.append(
-                f"function {default_name}: {where} says {label} {theirs}, gbl.toml or --{key} says "
+                f"function {default_name}: {where} says {label} {shown}, gbl.toml or --{key} says "
                 f"{ours}; building {ours} (make them agree, e.g. `gbl migrate`)"
             )
-    return fc, mine.over(said).over(cfg.defaults)
+    values = {key: theirs for key, theirs, _, _ in reversed(said)}  # the first declaration of each
+    return fc, mine.over(Settings(**values)).over(cfg.defaults)
+
+
+def _check_declared_agree(name: str, said) -> None:
+    first = said[0] if said else None
+    lam = _LAMBDA_ARCH
+    for other in said[1:]:
+        if other[1] != first[1]:
+            raise UsageError(
+                f"function {name} is declared {first[3]} {lam.get(first[1], first[1])} here, but "
+                f"{other[3]} {lam.get(other[1], other[1])} in {other[2]}; a function runs on one "
+                "architecture",
+                where=first[2],
+                hint=f"make both declare the same architecture: gbl builds one zip per function, and "
+                f"dist/{name}.zip runs on one of them only",
+            )
 
 
 def _lambda_go_message(project_dir: Path, fn: Function) -> str:
@@ -385,7 +448,7 @@ def _function(pkg: dict, rel_dir: str, name: str, s: Settings) -> Function:
 
 
 def _find_cgo_functions(go, project_dir, cfg, base, functions, skipped, used_keys, candidates,
-                        lambda_go, gowork) -> None:
+                        lambda_go, gowork, declared) -> None:
     """Main packages that exist only with cgo become functions that fail with a clear reason.
 
     Under CGO_ENABLED=0 Go silently drops files that import "C"; a function made of them would
@@ -409,7 +472,8 @@ def _find_cgo_functions(go, project_dir, cfg, base, functions, skipped, used_key
             d = Path(pkg["Dir"]).resolve()
             tf = candidates[d][2] if d in candidates else None
             rel_dir = _rel(project_dir, d)
-            fc, settings = _settings_for(cfg, rel_dir, d.name, tf, [])
+            fc, settings = _settings_for(cfg, rel_dir, d.name, tf, [],
+                                         declared.get(_candidate_name(cfg, rel_dir, d)), project_dir)
             fn = _function(pkg, rel_dir, fc.name if fc and fc.name else d.name, settings)
             functions.append(replace(
                 fn, cgo_files=tuple(pkg["CgoFiles"]), module_dir=_rel(project_dir, mdir),

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from .config import BUILT_IN, CONFIG_FILE, DeployConfig, DockerConfig, InvokeConfig, Settings
+from .config import BUILT_IN, CONFIG_FILE, DEFAULT_PACKAGES, DeployConfig, DockerConfig, InvokeConfig, Settings
 from .fsutil import write_atomic
 from .errors import OutputError, UsageError
 
@@ -247,10 +247,13 @@ def _toml_context(plan: "Plan") -> dict[str, Any]:
         _setting(name, getattr(defaults, name), active=getattr(defaults, name) != getattr(BUILT_IN, name))
         for name in _SETTING_HELP
     ]
-    basenames = [PurePosixPath(f.rel_dir).name for f in plan.functions]
+    def dir_name(rel_dir: str) -> str:  # "." (a main package at the project root): the project's name
+        return PurePosixPath(rel_dir).name or Path(plan.project_dir).resolve().name
+
+    basenames = [dir_name(f.rel_dir) for f in plan.functions]
     functions = []
     for fn in sorted(plan.functions, key=lambda f: f.rel_dir):
-        default_name = PurePosixPath(fn.rel_dir).name
+        default_name = dir_name(fn.rel_dir)
         fc = cfg.function(fn.rel_dir) or cfg.function(default_name)
         own = fc.settings if fc is not None else Settings()
         key = fc.key if fc is not None else (default_name if basenames.count(default_name) == 1 else fn.rel_dir)
@@ -260,14 +263,21 @@ def _toml_context(plan: "Plan") -> dict[str, Any]:
                               active=bool(function_name), help_text="the Lambda function gbl deploy updates"))
         for name in _SETTING_HELP:
             value = getattr(own, name)
-            effective = value if value is not None else getattr(defaults, name)
+            # arch / runtime in effect may come from a deployment file (a template's Architectures)
+            effective = value if value is not None else (
+                getattr(fn, name) if name in ("arch", "runtime") else getattr(defaults, name))
             lines.append(_setting(name, effective, active=value is not None, help_text=""))
         functions.append({"key": _toml_key(key), "rel_dir": fn.rel_dir, "name": fn.name, "settings": lines})
     docker = _table_lines(cfg.docker, DockerConfig(), _DOCKER_HELP, _DOCKER_EXAMPLES)
     invoke = _table_lines(cfg.invoke, InvokeConfig(), _INVOKE_HELP, _INVOKE_EXAMPLES)
     deploy = _table_lines(cfg.deploy, DeployConfig(), _DEPLOY_HELP, _DEPLOY_EXAMPLES)
+    shape, discover = _discover_context(plan)
     return {
         "module": plan.module_path,
+        "what": f"{plan.module_path}'s ./cmd/* packages" if not shape else "this project's Go functions",
+        "shape": shape,
+        "discover": discover,
+        "discover_active": any(d["active"] for d in discover),
         "defaults": default_lines,
         "functions": functions,
         "docker": docker,
@@ -277,6 +287,47 @@ def _toml_context(plan: "Plan") -> dict[str, Any]:
         "deploy": deploy,
         "deploy_active": any(s["active"] for s in deploy),
     }
+
+
+_DISCOVER_HELP = {
+    "templates": "SAM / CloudFormation templates declaring functions (default: template.yaml|yml|json)",
+    "packages": "`go list` patterns, relative to each module",
+    "exclude": "patterns left out",
+    "modules": "more module directories (globs), e.g. [\"functions/*\"]",
+}
+
+
+def _discover_context(plan: "Plan") -> tuple[list[str], list[dict]]:
+    """The project's shape as gbl found it (comment lines; none for a plain module with its
+    functions under cmd/), and the [discover] lines that keep finding them: the ones gbl.toml
+    sets, and the templates the functions were declared by."""
+    project = Path(plan.project_dir)
+    cfg = plan.config.discover
+    from_templates = sorted({fn.template.rpartition(":")[0] for fn in plan.functions if fn.template})
+    shape = []
+    if (project / "go.work").is_file() and any(fn.gowork for fn in plan.functions):
+        shape.append("a go.work workspace: gbl plans every module it uses and builds with it")
+    if not (project / "go.mod").is_file() and not (project / "go.work").is_file():
+        shape.append("no go.mod at the project root: each function's module is the nearest go.mod above it")
+    modules = [d for d, _ in plan.modules]
+    if len(modules) > 1:
+        shape.append(f"{len(modules)} modules, each built in its own directory: {', '.join(modules)}")
+    declared = [fn for fn in plan.functions if fn.template]
+    if declared:
+        shape.append(f"{len(declared)} function(s) declared by {', '.join(from_templates)}: "
+                     + ", ".join(f"{fn.name} ({fn.rel_dir})" for fn in sorted(declared, key=lambda f: f.name)))
+    if cfg.packages != DEFAULT_PACKAGES or cfg.exclude or cfg.modules:
+        shape.append("packages found by the [discover] patterns below")
+    templates = cfg.templates if cfg.templates is not None else tuple(from_templates)
+    values = {
+        "templates": (templates, cfg.templates is not None or bool(from_templates)),
+        "packages": (cfg.packages, cfg.packages != DEFAULT_PACKAGES),
+        "exclude": (cfg.exclude, bool(cfg.exclude)),
+        "modules": (cfg.modules, bool(cfg.modules)),
+    }
+    lines = [_setting(name, list(value) if value else [], active=active, help_text=_DISCOVER_HELP[name])
+             for name, (value, active) in values.items()]
+    return shape, lines
 
 
 def _table_lines(current, empty, helps: dict, examples: dict) -> list[dict]:
@@ -377,9 +428,22 @@ def _workflow_context(plan: "Plan", repo: Path, workflow_path: Path = WORKFLOW) 
             continue
         if "AWS::Serverless::Function" in text or "AWS::Lambda::Function" in text:
             templates.append(t.relative_to(project).as_posix())
+    # Go's version: the project's go.mod, else its go.work, else its first module's go.mod (the
+    # `sam init` layout has no go.mod at the root); the cache key: every go.sum when there are
+    # several modules
+    go_file, go_sum = "go.mod", "go.sum"
+    if not (project / "go.mod").is_file():
+        if (project / "go.work").is_file():
+            go_file = "go.work"
+        elif plan.modules:
+            go_file = f"{plan.modules[0][0]}/go.mod" if plan.modules[0][0] != "." else "go.mod"
+        if (project / "go.work").is_file() or plan.modules:
+            go_sum = "**/go.sum"
     return {
         "working_directory": "" if rel == "." else rel,
         "prefix": prefix,
+        "go_version_file": prefix + go_file,
+        "go_sum": prefix + go_sum,
         "runner": ARM64_RUNNER if arches == ["arm64"] else AMD64_RUNNER,
         "arches": arches,
         "functions": [{"name": f.name, "arch": f.arch} for f in sorted(plan.functions, key=lambda f: f.name)],

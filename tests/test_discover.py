@@ -290,3 +290,32 @@ def test_old_aws_lambda_go_after_a_good_build_starts_no_speculative_go_build(pro
     proc = run_gbl("build", "-C", str(root), env={**os.environ, "GBL_GO": str(wrapper)})
     assert proc.returncode == 3, proc.stderr
     assert "v1.13.3" in proc.stderr and "build" not in log.read_text().split()
+
+
+# ------------------------------------------------------------ every shape answers when invoked
+def invoke_all(root) -> dict:
+    """`gbl invoke --all --json` (the real emulator; arm64 under qemu): {name: (arch, response)}."""
+    proc = run_gbl("invoke", "--all", "--json", "-C", str(root))
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["ok"], doc
+    return {f["function"]: (f["arch"], f["response"]) for f in doc["functions"]}
+
+
+@pytest.mark.parametrize("shape, expected", [
+    ("sam_init", {"hello-world": ("amd64", {"from": "hello"}), "goodbye": ("arm64", {"from": "goodbye"})}),
+    ("sam_handlers", {"orders": ("arm64", {"from": "orders"}), "payments": ("amd64", {"from": "payments"})}),
+    ("discover_packages", {"alpha": ("amd64", {"from": "alpha"}), "beta": ("amd64", {"from": "beta"}),
+                           "lambda-handler": ("amd64", {"from": "handler"}),
+                           "discover_packages": ("amd64", {"from": "root"})}),
+    ("multi_module", {"one": ("amd64", {"from": "one"}), "two": ("amd64", {"from": "two"})}),
+    ("workspace", {"ping": ("amd64", {"from": "shared"})}),  # imports the workspace module
+])
+def test_every_shape_builds_and_each_zip_answers_through_gbl_invoke(project, shape, expected):
+    root = project(shape)
+    assert invoke_all(root) == expected
+    # the zips gbl invoke ran are the verified ones of the manifest
+    from gobuild_lambda import manifest as manifest_mod
+
+    entries = manifest_mod.read(root / "dist").entries
+    assert {n: e.arch for n, e in entries.items()} == {n: a for n, (a, _) in expected.items()}

@@ -71,19 +71,21 @@ def declared_in_text(text: str, path: Path | str, names: Iterable[str]) -> tuple
     return tuple(DeclaredArch(name, GOARCH[arch], path, line, fmt) for name, arch, line in found if arch in GOARCH)
 
 
-def declared_architectures(project_dir: Path | str, names: Iterable[str]) -> tuple[DeclaredArch, ...]:
+def declared_architectures(
+    project_dir: Path | str, names: Iterable[str], *, paths: Iterable[Path] | None = None,
+) -> tuple[DeclaredArch, ...]:
     """Every declared architecture of a Go function in the project's deployment files (the files
     ``gbl migrate`` finds: SAM / CloudFormation templates, serverless.yml, *.tf), sorted by file
     and line.  Files that cannot be read or parsed are skipped (``gbl migrate`` reports them).
 
     The planner can honour these: a function with one declared arch that gbl.toml does not set
     is built for it; two files declaring different arches for one function is a conflict to
-    report with both ``where``s."""
+    report with both ``where``s.  ``paths`` (files of the project) reads only those."""
     from .discovery import file_format, find_files
 
     names = tuple(names)
     out: list[DeclaredArch] = []
-    for path in find_files(Path(project_dir)):
+    for path in (find_files(Path(project_dir)) if paths is None else tuple(paths)):
         if file_format(path) in (None, "cdk"):
             continue
         try:

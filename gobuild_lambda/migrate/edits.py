@@ -130,8 +130,7 @@ class Editor(SharedEdits):
     def _insert_now(self, resource: str, mapping: Node, key: str, value: str | list[str]) -> None:
         anchor = self._anchor(mapping, key)
         shown = value if isinstance(value, str) else (
-            "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}" if isinstance(value, dict)
-            else f"[{', '.join(value)}]")
+            _flow_plain(value) if isinstance(value, dict) else f"[{', '.join(value)}]")
         if mapping.flow:
             ok = self._insert_flow(mapping, anchor, key, value)
         else:
@@ -193,9 +192,9 @@ class Editor(SharedEdits):
         rendered_key = yaml_key(key, like_key)
         if isinstance(value, str):
             return f"{indent}{rendered_key}: {yaml_scalar(value, None)}{nl}"
-        if isinstance(value, dict):  # one level: "key:\n  sub: value"
+        if isinstance(value, dict):  # "key:\n  sub: value", nested dicts one step further in
             inner = indent + " " * self.map_step
-            items = "".join(f"{inner}{k}: {yaml_scalar(v, None)}{nl}" for k, v in value.items())
+            items = "".join(self._block_lines(inner, k, v, None) for k, v in value.items())
             return f"{indent}{rendered_key}:{nl}{items}"
         dash = indent + " " * self.doc.seq_offset
         items = "".join(f"{dash}- {yaml_scalar(v, None)}{nl}" for v in value)
@@ -212,8 +211,8 @@ class Editor(SharedEdits):
         else:
             k = key
             v = yaml_scalar(value, None) if isinstance(value, str) else (
-                "{" + ", ".join(f"{a}: {yaml_scalar(b, None)}" for a, b in value.items()) + "}"
-                if isinstance(value, dict) else "[" + ", ".join(yaml_scalar(x, None) for x in value) + "]"
+                flow_yaml(value) if isinstance(value, dict)
+                else "[" + ", ".join(yaml_scalar(x, None) for x in value) + "]"
             )
         if not mapping.pairs:
             self._add(mapping.start + 1, mapping.start + 1, f"{k}: {v}")
@@ -237,6 +236,20 @@ class Editor(SharedEdits):
         self._add(av.end, av.end, f"{sep}{k}{colon}{v}")
         return True
 
+
+
+def flow_yaml(value) -> str:
+    """A str or a (nested) dict of them as a YAML flow value: {a: {b: c}}."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {flow_yaml(v)}" for k, v in value.items()) + "}"
+    return yaml_scalar(value, None)
+
+
+def _flow_plain(value) -> str:
+    """How a change shows an added mapping: {a: {b: c}} (unquoted)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flow_plain(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _written_here(pair: tuple[Node, Node]) -> bool:

@@ -19,17 +19,30 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def targets_for(
-    plan: "Plan", template_dir: Path, *, arch: str | None = None, dist_dir: Path | None = None
+    plan: "Plan", template_dir: Path, *, arch: str | None = None, dist_dir: Path | None = None,
+    template: Path | None = None,
 ) -> dict[str, FunctionTarget]:
-    """The plan's functions as seen from a template in ``template_dir``."""
-    dist = Path(dist_dir) if dist_dir is not None else Path(plan.project_dir) / "dist"
+    """The plan's functions as seen from a template in ``template_dir``.  Given the ``template``
+    file itself, the functions the plan found through its resources carry those resources and
+    their package directory relative to the template (migrate moves them by resource)."""
+    project = Path(plan.project_dir)
+    dist = Path(dist_dir) if dist_dir is not None else project / "dist"
+    here = Path(template).resolve() if template is not None else None
     out = {}
     for fn in plan.functions:
+        resources, source = (), ""
+        if here is not None and fn.template:
+            file, _, resource = fn.template.rpartition(":")
+            if (project / file).resolve() == here:
+                resources = (resource,)
+                source = _relative_posix(project / fn.rel_dir, template_dir)
         out[fn.name] = FunctionTarget(
             name=fn.name,
             arch=arch or fn.arch,
             zip_path=_relative_posix(dist / f"{fn.name}.zip", template_dir),
             runtime=fn.runtime,
+            resources=resources,
+            source=source,
         )
     return out
 
@@ -60,7 +73,7 @@ def migrate_files(
             continue
         seen.add(key)
         text = _read_template(path)
-        functions = targets_for(plan, key.parent, arch=arch, dist_dir=dist_dir)
+        functions = targets_for(plan, key.parent, arch=arch, dist_dir=dist_dir, template=key)
         results.append(migrate_text(text, functions, path=path, runtime=runtime, label=path.as_posix()))
     written = []
     if write:
@@ -119,7 +132,7 @@ def _zip_arch_problems(results, plan: "Plan", dist: Path, written: bool) -> tupl
         text = r.migrated if written else r.original
         for d in declared_in_text(text, r.path, names):
             entry = built.get(d.function)
-            zip_arch = entry.get("arch") if entry else None
+            zip_arch = entry.arch if entry else None
             if zip_arch in ("amd64", "arm64") and zip_arch != d.arch:
                 out.append(Problem(
                     r.path, d.function, f"declares {d.lambda_arch} for {d.function}, but {dist.name}/"

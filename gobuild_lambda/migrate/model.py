@@ -24,6 +24,11 @@ class FunctionTarget:
     arch: str  # GOARCH: amd64 | arm64
     zip_path: str  # the zip, relative to the template's directory, forward slashes
     runtime: str = DEFAULT_RUNTIME  # used unless migrate is given a runtime
+    # The logical IDs of the template resources that declare this function (gbl plan found it
+    # through them), and its package directory relative to the template (recorded in
+    # ``Metadata: {gbl: {source: ...}}`` so that discovery still finds it once CodeUri is a zip).
+    resources: tuple[str, ...] = ()
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,13 +36,20 @@ class Change:
     """One edit: ``old`` is None when the key was added."""
 
     resource: str  # the logical ID, or "Globals"
-    key: str  # Runtime | Handler | CodeUri | Code | Architectures
+    key: str  # Runtime | Handler | CodeUri | Code | Architectures | Metadata | gbl | BuildMethod
     old: str | None
-    new: str
+    new: str  # "" when the key was removed
     line: int  # 1-based, in the original text
+    why: str = ""  # for a removal: why the key no longer applies
+
+    @property
+    def removed(self) -> bool:
+        return self.new == "" and self.old is not None
 
     def __str__(self) -> str:
         where = "Globals.Function" if self.resource == GLOBALS else self.resource
+        if self.removed:
+            return f"{where}: removed {self.key}: {self.old}" + (f" ({self.why})" if self.why else "")
         if self.old is None:
             return f"{where}: added {self.key}: {self.new}"
         return f"{where}: {self.key}: {self.old} -> {self.new}"
@@ -115,6 +127,16 @@ class MigrateReport:
         still uses go1.x, or when go.mod's aws-lambda-go cannot run on a provided runtime."""
         from ..errors import MigrateCheckFailed
 
+        self.check_go1x(written=written)
+        if self.problems:
+            raise MigrateCheckFailed(self.problems[0].message, hint=self.problems[0].hint,
+                                     where=str(self.problems[0].path))
+
+    def check_go1x(self, *, written: bool) -> None:
+        """Raise :class:`MigrateCheckFailed` naming every function (file, resource) still on
+        go1.x: as the files were, or (``written``) as gbl migrate --write left them."""
+        from ..errors import MigrateCheckFailed
+
         left = self.still_go1x(after=written)
         if left:
             by_file: dict[str, list[str]] = {}
@@ -127,7 +149,4 @@ class MigrateReport:
                 hint="fix what gbl migrate reports for them, then run `gbl migrate --write` again"
                 if written else "run `gbl migrate --write` on the template(s), and fix what it reports",
             )
-        if self.problems:
-            raise MigrateCheckFailed(self.problems[0].message, hint=self.problems[0].hint,
-                                     where=str(self.problems[0].path))
 

@@ -6,6 +6,10 @@ For every function whose runtime is ``go1.x`` (on the resource, or inherited fro
 (SAM ``CodeUri``, CloudFormation ``Code``) becomes the local path of ``dist/<name>.zip`` (which
 ``sam deploy`` / ``sam package`` / ``aws cloudformation package`` upload), and ``Architectures`` is
 set when the function is built for arm64 (or when the template disagrees with gbl.toml).
+A function gbl plan found *through* a resource (the template declares it: its code directory
+holds the package) moves the same way whatever its runtime, matched by the resource; a Go
+``Metadata: BuildMethod: go1.x`` is removed, and ``Metadata: {gbl: {source: <dir>}}`` records the
+package directory (relative to the template) that discovery reads once the code is the zip.
 Anything gbl cannot migrate safely (an unknown Handler, code in S3, inline code, a runtime or code
 location computed by an intrinsic function) is left exactly as it was and reported as a
 :class:`Problem` that says what to do.
@@ -22,14 +26,20 @@ from typing import Mapping
 
 from ..config import DEFAULT_RUNTIME, RUNTIMES
 from ..errors import GblError, UsageError
-from .edits import Editor
-from .model import BOOTSTRAP, GLOBALS, GO1X, LAMBDA_ARCH, FunctionTarget, MigrationResult
-from .textdoc import Doc, Node, apply_edits, describe, editable, literal
+import json
+
+from .edits import Editor, flow_yaml
+from .model import BOOTSTRAP, GLOBALS, GO1X, LAMBDA_ARCH, Change, FunctionTarget, MigrationResult
+from .textdoc import Doc, Node, apply_edits, describe, editable, literal, yaml_scalar
 
 SAM_FUNCTION = "AWS::Serverless::Function"
 CFN_FUNCTION = "AWS::Lambda::Function"
 _CODE_KEYS = {True: "CodeUri", False: "Code"}  # sam? -> the property holding the code
-_ORDER = ("CodeUri", "Code", "Handler", "Runtime", "Architectures")  # where inserted keys go
+# where inserted keys go (a key goes after the closest one before it here that the mapping has)
+_ORDER = ("CodeUri", "Code", "Handler", "Runtime", "Architectures", "Type", "Metadata", "BuildMethod", "gbl",
+          "source")
+GBL_METADATA, GBL_SOURCE = "gbl", "source"  # Metadata: {gbl: {source: <dir>}} (discover.py reads it)
+_BUILD_METHOD_GONE = "the code is gbl's zip now: `sam build` does not build a zip CodeUri"
 
 
 def migrate_template(
@@ -88,6 +98,7 @@ class _Fn:
         self.target: FunctionTarget | None = None
         self.ok = False  # will be migrated
         self.wanted: dict[str, str] = {}
+        self.declared = False  # gbl plan found it through this resource (not by its Handler)
 
     def own(self, key: str) -> tuple[Node, Node] | None:
         return self.props.get(key) if self.props is not None else None
@@ -128,6 +139,67 @@ class _SamEdits(Editor):
         arch = fn.own("Architectures")
         if arch is not None:
             self._set_arch(fn.id, arch[1], fn.wanted["Architectures"], owner=fn.props)
+        if fn.target is not None and fn.target.source and fn.declared:
+            self._metadata_edits(fn, fn.target.source)
+
+    def _metadata_edits(self, fn: _Fn, source: str) -> None:
+        """A template-declared function keeps its source directory in ``Metadata: {gbl: {source:
+        <dir>}}`` (discovery reads it once CodeUri is the zip); a Go ``BuildMethod: go1.x`` no
+        longer applies to a zip and goes (its pair becomes the gbl one when there is no gbl yet)."""
+        meta_pair = fn.node.own_get("Metadata")
+        meta = meta_pair[1] if meta_pair else None
+        wanted = {GBL_METADATA: {GBL_SOURCE: source}}
+        if meta is None:
+            self._insert(fn.id, fn.node, "Metadata", wanted)
+            return
+        if meta.kind != "map" or meta.tag is not None or meta.shared:
+            self.problem(fn.id, meta, "its Metadata is not a plain mapping gbl can add to",
+                         f"add `{GBL_METADATA}: {{{GBL_SOURCE}: {source}}}` to its Metadata by hand, so "
+                         "gbl still finds the function's source once CodeUri is its zip")
+            return
+        method = meta.own_get("BuildMethod")
+        method = method if method is not None and literal(method[1]) == GO1X else None
+        gbl = meta.own_get(GBL_METADATA)
+        have = gbl[1].child(GBL_SOURCE) if gbl is not None and gbl[1].kind == "map" else None
+        if gbl is not None and literal(have) == source:
+            if method is not None:
+                self._delete_pair(fn.id, meta, method)
+            return
+        if gbl is not None:
+            if have is not None and editable(have):
+                self._replace(fn.id, GBL_SOURCE, have, source)
+            else:
+                self.problem(fn.id, gbl[1], f"its Metadata {GBL_METADATA} is not a mapping with a literal "
+                             f"{GBL_SOURCE}", f"set `{GBL_METADATA}: {{{GBL_SOURCE}: {source}}}` by hand")
+            if method is not None:
+                self._delete_pair(fn.id, meta, method)
+            return
+        if method is None:
+            self._insert(fn.id, meta, GBL_METADATA, wanted[GBL_METADATA])
+            return
+        # BuildMethod: go1.x becomes gbl: {source: <dir>} where it stands
+        key, value = method
+        if self.doc.fmt == "json":
+            new = f'"{GBL_METADATA}": {{"{GBL_SOURCE}": {json.dumps(source, ensure_ascii=False)}}}'
+        elif meta.flow:
+            new = f"{GBL_METADATA}: {flow_yaml(wanted[GBL_METADATA])}"
+        else:
+            indent = " " * (self.doc.column(key.start) + self.map_step)
+            new = f"{GBL_METADATA}:{self.doc.nl}{indent}{GBL_SOURCE}: {yaml_scalar(source, None)}"
+        self._add(key.start, value.end, new)
+        line = self.doc.line(key.start)
+        self.changes.append(Change(fn.id, "BuildMethod", GO1X, "", line, _BUILD_METHOD_GONE))
+        self.changes.append(Change(fn.id, GBL_METADATA, None, f"{{{GBL_SOURCE}: {source}}}", line))
+
+    def _delete_pair(self, resource: str, mapping: Node, pair: tuple[Node, Node]) -> None:
+        key, value = pair
+        if mapping.flow or self.doc.fmt == "json" or len(mapping.pairs) < 2:
+            self.problem(resource, key, f"its Metadata still says BuildMethod: {GO1X}, which no longer "
+                         "applies", "remove that line by hand")
+            return
+        start = self.doc.line_start(key.start)
+        self._add(start, self.doc.after_line(value.end), "")
+        self.changes.append(Change(resource, "BuildMethod", GO1X, "", self.doc.line(key.start), _BUILD_METHOD_GONE))
 
     def _set_arch(self, resource: str, node: Node, wanted: str, *, owner: Node | None = None) -> None:
         item = node.items[0] if node.kind == "seq" and node.tag is None and len(node.items) == 1 else None
@@ -284,7 +356,14 @@ class _Migration(_SamEdits):
 
     # -- is it go1.x, and can it be migrated?
     def _examine(self, fn: _Fn) -> None:
+        declared = self._declared_target(fn)
         runtime = self._effective(fn, "Runtime")
+        if declared is not None and (runtime is None or runtime[1].text != GO1X):
+            # a Go function the plan found through this resource, on a provided runtime already
+            # (or none): it moves to its zip too
+            if runtime is None or literal(runtime[1]) is not None:
+                self._examine_go(fn, declared)
+            return
         if runtime is None:
             return
         rnode = runtime[1]
@@ -301,6 +380,16 @@ class _Migration(_SamEdits):
                 )
             return
         self.go1x.append(fn.id)
+        self._examine_go(fn, declared)
+
+    def _declared_target(self, fn: _Fn) -> FunctionTarget | None:
+        for target in self.functions.values():
+            if fn.id in target.resources:
+                return target
+        return None
+
+    def _examine_go(self, fn: _Fn, declared: FunctionTarget | None) -> None:
+        """Can this Go function (on go1.x, or declared by the template) move to its zip?"""
         if fn.props is None:
             self.problem(fn.id, fn.node, "has no Properties; this function was left on go1.x",
                          "give it Properties with Handler and CodeUri, then run gbl migrate again")
@@ -309,10 +398,13 @@ class _Migration(_SamEdits):
         handler_pair = self._effective(fn, "Handler")
         code_pair = self._effective(fn, code_key)
         handler = handler_pair[1].text if handler_pair else None
-        target = self._match(handler, code_pair[1] if code_pair else None)
+        target = declared or self._match(handler, code_pair[1] if code_pair else None)
         fn.target = target
+        fn.declared = declared is not None
         trouble = False
-        if handler_pair is None or handler is None:
+        if declared is not None:
+            pass  # its Handler is irrelevant: the template's CodeUri named its package
+        elif handler_pair is None or handler is None:
             trouble = True
             node = handler_pair[1] if handler_pair else fn.props
             shown = f"is computed ({describe(node, self.doc)})" if handler_pair else "is missing"
