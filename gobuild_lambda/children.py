@@ -8,6 +8,10 @@
   The registry is process-wide on purpose: signals and child processes are process-wide.
 * ``wait_output`` waits for a child and says, every ``REPORT_EVERY_S``, what it is waiting for;
   on any exception (Ctrl-C included) it stops the child before re-raising.
+* ``workers_can_start`` says whether the packaging pool may use processes: with the ``spawn`` or
+  ``forkserver`` start method (Windows, macOS, Python 3.14 on Linux) each worker re-imports the
+  caller's ``__main__``, which would run a script without an ``if __name__ == "__main__"`` guard
+  again in every worker; such a caller gets threads.
 * ``worker_init`` is the initializer of the packaging pool's worker processes: a parent-death
   signal where it is safe, and a watchdog thread (portable) that ends the worker when its parent
   is gone.
@@ -241,3 +245,68 @@ def _watchdog(ppid: int) -> None:
         time.sleep(WATCHDOG_POLL_S)
         if os.getppid() != ppid:
             os._exit(1)
+
+
+# ------------------------------------------------------------------- may workers be processes?
+def workers_can_start() -> bool:
+    """True when packaging worker processes can start without re-running the caller's code.
+
+    ``fork`` copies the process: always safe.  ``spawn`` / ``forkserver`` re-import ``__main__``
+    in each worker (as ``__mp_main__``), except a package's ``__main__`` (``python -m
+    gobuild_lambda``, a ``gbl.exe`` launcher) or a main with no file (``-c``, a REPL, Jupyter).  A
+    script is safe when all its top-level code is imports, definitions, assignments without calls
+    and ``if __name__ == "__main__":`` blocks (the ``gbl`` console script is); anything else (a
+    script that calls ``gobuild_lambda.build()`` at top level) would run again in every worker.
+    """
+    import multiprocessing
+
+    if multiprocessing.get_start_method() == "fork":
+        return True
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None) or ""
+    if name == "__main__" or name.endswith(".__main__"):
+        return True  # multiprocessing never re-imports these
+    path = getattr(spec, "origin", None) if name else getattr(main, "__file__", None)
+    if not path:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return main_is_guarded(fh.read())
+    except (OSError, ValueError):  # '<stdin>', a zip launcher we cannot read: assume the worst
+        return False
+
+
+def main_is_guarded(source: bytes | str) -> bool:
+    """Whether importing this module's source runs nothing but imports and definitions."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # a docstring
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None and not any(
+                isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom)) for n in ast.walk(stmt.value)):
+            continue
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+            continue
+        if isinstance(stmt, ast.If) and _is_main_test(stmt.test) and not stmt.orelse:
+            continue
+        return False
+    return True
+
+
+def _is_main_test(test) -> bool:
+    import ast
+
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(consts) == 1

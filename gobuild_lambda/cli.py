@@ -26,11 +26,37 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-ProjectOpt = typer.Option(Path("."), "-C", "--project",
-                          help="The project directory: holds go.mod, go.work or template.yaml "
-                          "(else the nearest module or workspace above, as go finds it).")
+def _chdir(value: Optional[Path]) -> Path:
+    """``-C DIR``: change to DIR first, as ``go -C`` does, so every relative path on the command
+    line (``--out``, ``--event``, templates, zips, BINARY, ``--include``) is relative to DIR.
+    ``main()`` changes back when the command ends."""
+    if value is None or str(value) in ("", "."):
+        return Path.cwd()
+    try:
+        os.chdir(value)
+    except OSError as exc:
+        raise errors.UsageError(
+            f"-C {value}: cannot change to that directory: {exc.strerror or exc}", where=str(value),
+            hint="pass an existing directory (the project: it holds go.mod, go.work, gbl.toml or template.yaml)",
+        ) from None
+    return Path.cwd()
+
+
+ProjectOpt = typer.Option(Path("."), "-C", "--project", callback=_chdir, is_eager=True, metavar="DIR",
+                          help="Change to DIR first, as go -C does: the project directory (holding go.mod, "
+                          "go.work or template.yaml, else the nearest module or workspace above), and what "
+                          "relative paths on the command line are relative to.")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
-ArchOpt = typer.Option(None, "--arch", help="Build every function for this arch: amd64 or arm64.")
+_ARCHES = "amd64 (= x86_64) or arm64"
+
+
+def _arch_opt(what: str):
+    """``--arch``: Go's spelling (amd64, arm64) or Lambda's (x86_64, arm64); ``what`` says what it
+    does for that command."""
+    return typer.Option(None, "--arch", metavar="ARCH", help=f"{what}: {_ARCHES}.")
+
+
+ArchOpt = _arch_opt("Build every function for this arch, whatever gbl.toml says")
 
 
 def _version(value: bool) -> None:
@@ -45,6 +71,9 @@ def _version(value: bool) -> None:
 def _main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print gbl's version and exit."),
+    project: Path = typer.Option(Path("."), "-C", "--project", callback=_chdir, metavar="DIR",
+                                 help="Change to DIR before running the command, as go -C does "
+                                 "(`gbl -C DIR build` is `gbl build -C DIR`)."),
 ) -> None:
     """Build Go ./cmd/* functions into verified, deterministic AWS Lambda zips."""
 
@@ -74,17 +103,24 @@ def _fail_with(exc: errors.GblError, body: dict) -> errors.GblError:
     return exc
 
 
+# Lambda's spelling of an architecture -> Go's (what gbl.toml, the manifest and GOARCH use).
+_ARCH_ALIASES = {"amd64": "amd64", "x86_64": "amd64", "arm64": "arm64"}
+
+
 def _check_arch(arch: Optional[str]) -> Optional[str]:
-    if arch is not None and arch not in ARCHES:
-        raise errors.UsageError(f"--arch must be amd64 or arm64, got {arch!r}")
-    return arch
+    if arch is None:
+        return None
+    if arch not in _ARCH_ALIASES:
+        raise errors.UsageError(f"--arch must be amd64 or arm64 (or Lambda's x86_64, for amd64), got {arch!r}",
+                                hint="Go says amd64 where Lambda says x86_64; arm64 is Graviton")
+    return _ARCH_ALIASES[arch]
 
 
 # ---------------------------------------------------------------------------------------- plan
 @app.command("plan")
 def plan_cmd(
     project: Path = ProjectOpt,
-    arch: Optional[str] = ArchOpt,
+    arch: Optional[str] = _arch_opt("Show every function as built for this arch, whatever gbl.toml says"),
     as_json: bool = JsonOpt,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list directories that are not functions, and why."),
 ) -> None:
@@ -170,10 +206,10 @@ def build_cmd(
     names: Optional[List[str]] = typer.Argument(None, help="Functions to build (default: all)."),
     project: Path = ProjectOpt,
     arch: Optional[str] = ArchOpt,
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: DIR/dist)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Parallel go build / packaging jobs (default: CPU count)."),
-    docker: bool = typer.Option(False, "--docker", help="Build inside a golang Docker image."),
-    image: Optional[str] = typer.Option(None, "--image", help="The Docker image for --docker."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR", help="Output directory for the zips and manifest.json, relative to -C DIR (default: DIR/dist)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, metavar="N", help="Parallel go build / packaging jobs, at least 1 (default: CPU count)."),
+    docker: bool = typer.Option(False, "--docker", help="Build inside a golang Docker image (default image: golang:<go.mod's Go version>)."),
+    image: Optional[str] = typer.Option(None, "--image", metavar="IMG", help="The golang Docker image to build in, e.g. golang:1.26; implies --docker."),
     shard: Optional[str] = typer.Option(None, "--shard", help="K/N: build only shard K of N (stable per function name)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -239,9 +275,10 @@ def _size(n: int) -> str:
 # -------------------------------------------------------------------------------------- verify
 @app.command("verify")
 def verify_cmd(
-    paths: Optional[List[Path]] = typer.Argument(None, help="Zips or directories (default: dist/manifest.json)."),
-    arch: Optional[str] = ArchOpt,
-    runtime: Optional[str] = typer.Option(None, "--runtime", help="provided.al2023 (default) or provided.al2."),
+    paths: Optional[List[Path]] = typer.Argument(None, help="Zips, directories or manifest.json files, relative to -C DIR (default: dist/manifest.json)."),
+    project: Path = ProjectOpt,
+    arch: Optional[str] = _arch_opt("Check that every zip's bootstrap is for this arch (default: the manifest's arch, else any Lambda arch)"),
+    runtime: Optional[str] = typer.Option(None, "--runtime", metavar="RUNTIME", help="Check the zips for this runtime: provided.al2023 (default) or provided.al2."),
     as_json: bool = JsonOpt,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show every check of every zip, not only the failing ones."),
 ) -> None:
@@ -250,7 +287,7 @@ def verify_cmd(
 
     if runtime is not None and runtime not in RUNTIMES:
         raise errors.UsageError(f"--runtime must be provided.al2023 or provided.al2, got {runtime!r}")
-    targets = verify.collect_targets(paths or (), cwd=Path.cwd())
+    targets = verify.collect_targets(paths or (), cwd=project)
     verdicts = [
         verify.verify_zip(
             t.path, arch=_check_arch(arch) or t.arch, runtime=runtime or t.runtime or DEFAULT_RUNTIME
@@ -292,19 +329,24 @@ def _verdict_json(v) -> dict:
 # ----------------------------------------------------------------------------------------- zip
 @app.command("zip")
 def zip_cmd(
-    binary: Path = typer.Argument(..., help="A Linux binary built for Lambda (any file mode)."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="The zip to write (default: BINARY.zip)."),
-    include: Optional[List[Path]] = typer.Option(None, "--include", help="An extra file for the zip (mode 0644)."),
-    include_executable: Optional[List[Path]] = typer.Option(None, "--include-executable", help="An extra executable file (mode 0755)."),
-    arch: Optional[str] = ArchOpt,
+    binary: Path = typer.Argument(..., help="A Linux binary built for Lambda (any file mode), relative to -C DIR."),
+    project: Path = ProjectOpt,
+    out: Optional[Path] = typer.Option(None, "-o", "--out", metavar="ZIP", help="The zip to write, relative to -C DIR (default: BINARY.zip)."),
+    output: Optional[Path] = typer.Option(None, "--output", hidden=True, help="The old spelling of --out."),
+    include: Optional[List[Path]] = typer.Option(None, "--include", metavar="FILE", help="An extra file for the zip (mode 0644), one per --include (repeatable)."),
+    include_executable: Optional[List[Path]] = typer.Option(None, "--include-executable", metavar="FILE", help="An extra executable file (mode 0755) (repeatable)."),
+    arch: Optional[str] = _arch_opt("Check that the binary is built for this arch (default: any Lambda arch)"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Package an existing binary as bootstrap with gbl's deterministic packager, then verify it."""
     from .pipeline import zip_and_verify
 
+    if out is not None and output is not None:
+        raise errors.UsageError("--out and --output name the zip twice: give one",
+                                hint="--output is the old spelling of -o/--out")
     # the zip is put in place only when it passes verify; a failing one is removed
-    packaged, verdict = zip_and_verify(binary, output, arch=_check_arch(arch), include=include or (),
-                                       include_executable=include_executable or ())
+    packaged, verdict = zip_and_verify(binary, out or output, arch=_check_arch(arch), include=include or (),
+                                       include_executable=include_executable or (), cwd=project)
     body = {
         "ok": verdict.ok, "zip": str(packaged.path), "size": packaged.size, "sha256": packaged.sha256,
         "code_sha256": packaged.code_sha256, "written": verdict.ok, "verify": _verdict_json(verdict),
@@ -312,13 +354,13 @@ def zip_cmd(
     if as_json and verdict.ok:
         _emit("zip", body)
     elif not as_json:
-        out = _stdout()
+        console = _stdout()
         if verdict.ok:
-            out.print(f"wrote {packaged.path} ({_size(packaged.size)}, sha256 {packaged.sha256[:12]}, CodeSha256 {packaged.code_sha256})")
+            console.print(f"wrote {packaged.path} ({_size(packaged.size)}, sha256 {packaged.sha256[:12]}, CodeSha256 {packaged.code_sha256})")
         else:
-            out.print(f"did not write {packaged.path}: the zip failed verify (nothing was left on disk)")
+            console.print(f"did not write {packaged.path}: the zip failed verify (nothing was left on disk)")
         if not verdict.ok or any(c.status == "warn" for c in verdict.checks):
-            _print_verdict(out, verdict, only_problems=True)
+            _print_verdict(console, verdict, only_problems=True)
     if not verdict.ok:
         raise _fail_with(errors.VerifyFailed(
             f"{packaged.path} would not run on Lambda; it was not written", verdicts=[verdict],
@@ -333,8 +375,8 @@ def migrate_cmd(
     project: Path = ProjectOpt,
     write: bool = typer.Option(False, "--write", help="Rewrite the templates in place (atomically) instead of printing a diff."),
     check: bool = typer.Option(False, "--check", help="Exit 9 when a file still uses go1.x or declares another arch than its zip's (for CI)."),
-    runtime: Optional[str] = typer.Option(None, "--runtime", help="provided.al2023 or provided.al2 (default: each function's runtime in gbl.toml)."),
-    arch: Optional[str] = ArchOpt,
+    runtime: Optional[str] = typer.Option(None, "--runtime", metavar="RUNTIME", help="The runtime written into the files: provided.al2023 or provided.al2 (default: each function's runtime in gbl.toml)."),
+    arch: Optional[str] = _arch_opt("The architecture written into the files for every function (default: each function's arch in gbl.toml)"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Move go1.x functions (SAM / CloudFormation, Serverless, Terraform) to gbl's zips on provided.al2023; report CDK uses."""
@@ -345,7 +387,8 @@ def migrate_cmd(
 
     if runtime is not None and runtime not in RUNTIMES:
         raise errors.UsageError(f"--runtime must be provided.al2023 or provided.al2, got {runtime!r}")
-    plan = make_plan(project, arch=_check_arch(arch))
+    arch = _check_arch(arch)
+    plan = make_plan(project, arch=arch)
     err = _stderr()
     paths = list(templates or ())
     if not paths:
@@ -355,7 +398,7 @@ def migrate_cmd(
     report = migrate_files(paths, plan, runtime=runtime, arch=arch, write=write)
     for r in report.results:
         if not write and not as_json:
-            typer.echo(r.diff(), nl=False)
+            _echo_data(r.diff())
         left = ", ".join("Globals.Function" if x == "Globals" else x for x in r.go1x_after)
         if r.changed and write and left:  # never "migrated" while a Go function stays on go1.x
             err.print(f"wrote {escape(r.label)}: {len(r.changes)} change(s), but still on go1.x: {escape(left)}")
@@ -418,6 +461,19 @@ def _migrate_json(report, write: bool) -> dict:
     }
 
 
+def _echo_data(text: str) -> None:
+    """Data for a file or a program (a diff that `patch` applies): piped or redirected, the UTF-8
+    bytes of the files it shows whatever the console's encoding (cp1252 on Windows); on a
+    terminal, text (a character the terminal cannot show is replaced)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None or sys.stdout.isatty():
+        typer.echo(text, nl=False)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8", "surrogateescape"))
+    buffer.flush()
+
+
 def _cwd_relative(path: Path) -> Path:
     try:
         return Path(os.path.relpath(path))
@@ -451,14 +507,14 @@ def init_cmd(
 def invoke_cmd(
     name: Optional[str] = typer.Argument(None, help="The function to run (see `gbl plan`)."),
     project: Path = ProjectOpt,
-    event: Optional[str] = typer.Option(None, "--event", "-e", help="A JSON event file, or - for stdin."),
+    event: Optional[str] = typer.Option(None, "--event", "-e", metavar="FILE", help="A JSON event file (relative to -C DIR), or - for stdin."),
     data: Optional[str] = typer.Option(None, "--data", "-d", help="The JSON event itself."),
     example: Optional[str] = typer.Option(None, "--example", help="A built-in example event (see --list-examples)."),
     list_examples: bool = typer.Option(False, "--list-examples", help="List the built-in example events and exit."),
     all_: bool = typer.Option(False, "--all", help="Invoke every function once (a smoke test) and print a table."),
-    arch: Optional[str] = ArchOpt,
+    arch: Optional[str] = _arch_opt("Build and run the function for this arch, whatever gbl.toml says"),
     env: Optional[List[str]] = typer.Option(None, "--env", help="KEY=VALUE for the function's environment (repeatable)."),
-    timeout: Optional[int] = typer.Option(None, "--timeout", help="Seconds before the run is stopped (default: the function's gbl.toml timeout, 3)."),
+    timeout: Optional[int] = typer.Option(None, "--timeout", metavar="S", help="Seconds before the run is stopped, 1 to 900 (default: the function's gbl.toml timeout, 3)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Run a function once in the Lambda Runtime Interface Emulator: response on stdout, logs on stderr."""
@@ -606,8 +662,9 @@ app.add_typer(manifest_app, name="manifest")
 
 @manifest_app.command("merge")
 def manifest_merge_cmd(
-    dirs: List[Path] = typer.Argument(..., help="Output directories of shard builds."),
-    out: Path = typer.Option(..., "--out", "-o", help="Where the merged manifest.json and zips go."),
+    dirs: List[Path] = typer.Argument(..., help="Output directories of shard builds, relative to -C DIR."),
+    project: Path = ProjectOpt,
+    out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Where the merged manifest.json and zips go, relative to -C DIR."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Combine shard builds' manifests (and zips) into one; conflicts are errors."""
@@ -623,7 +680,7 @@ def manifest_merge_cmd(
 
 
 # ------------------------------------------------------------------------------ diff / deploy
-OutOpt = typer.Option(None, "--out", "-o", help="The build's output directory (default: DIR/dist).")
+OutOpt = typer.Option(None, "--out", "-o", metavar="DIR", help="The build's output directory, relative to -C DIR (default: DIR/dist).")
 
 
 @app.command("diff")
@@ -779,6 +836,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     print the usage and exit 2 (= EXIT_USAGE) without gbl touching click, which typer >= 0.26
     vendors.  gbl's errors propagate out of the app and are mapped here.
     """
+    _tolerant_streams()
+    cwd = os.getcwd()  # -C DIR changes directory (as go -C does); back when the command ends
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         _install_signal_handlers()
@@ -796,7 +855,21 @@ def main(argv: Optional[List[str]] = None) -> None:
 
             print_json(error_document(command_of(args), exc, getattr(exc, "json_body", None)))
         sys.exit(exc.exit_code)
+    finally:
+        os.chdir(cwd)
     sys.exit(errors.EXIT_OK)
+
+
+def _tolerant_streams() -> None:
+    """A character stdout / stderr cannot encode (a Windows console or redirect in cp1252, a
+    C locale) is replaced (``?``), never a UnicodeEncodeError: output is for people there."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # pragma: no cover - a closed or exotic stream
+                pass
 
 
 def _interrupted() -> None:

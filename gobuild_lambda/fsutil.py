@@ -67,6 +67,10 @@ def write_atomic(dest: Path, data: bytes, *, keep_mode: bool = False) -> None:
 
 def output_error(exc: OSError, dest: Path) -> OutputError:
     """An OSError writing ``dest`` as a three-part message with the right hint."""
+    blocker = next((p for p in Path(dest).parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:  # e.g. --out naming a file: mkdir says "File exists"
+        return OutputError(f"cannot write {dest}: {blocker} is a file, not a directory", where=str(dest),
+                           hint=f"name a directory there (gbl writes files into it), or move {blocker} away")
     if exc.errno == errno.ENOSPC:
         hint = "free some space on that disk (or choose another --out DIR) and run gbl again"
     elif exc.errno == errno.ENAMETOOLONG:
@@ -74,7 +78,10 @@ def output_error(exc: OSError, dest: Path) -> OutputError:
     elif exc.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST) or Path(dest).is_dir():
         hint = f"{dest} is a directory where gbl writes a file: move it away"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        hint = "fix the permissions, or choose another output directory with --out DIR"
+        # On Windows a file another program holds open (an archiver, an antivirus scan) cannot be
+        # replaced: os.replace fails with PermissionError (WinError 5 or 32).
+        hint = ("close any program that has it open (on Windows an open file cannot be replaced), fix the "
+                "permissions, or choose another output directory with --out DIR")
     else:
         hint = "check that the output directory is writable and the disk is not full"
     return OutputError(f"cannot write {dest}: {exc.strerror or exc}", where=str(dest), hint=hint)

@@ -305,8 +305,9 @@ def _run(project_dir, names: list[str], *, event: bytes, arch, env, timeout, env
     plan = pipeline.make_plan(project_dir, arch=arch, env=environ)
     functions = [plan.function(n) for n in names] if names else list(plan.functions)
     if not functions:
-        raise UsageError("no functions found: nothing to invoke", where=str(plan.project_dir),
-                         hint="put each function in its own directory under cmd/; `gbl plan -v` says what was skipped")
+        from .planner import no_functions_error
+
+        raise no_functions_error(plan, doing="invoke")
     tools = find_tools(plan, functions, environ)
     report = pipeline.build(plan.project_dir, names=[fn.name for fn in functions], arch=arch,
                             env=environ, on_event=on_event)  # raises BuildFailed / VerifyFailed

@@ -183,14 +183,15 @@ class Packager:
 
 def packaging_pool(jobs: int, count: int) -> Executor:
     # libdeflate holds the GIL while it compresses, so parallel packaging needs processes.  The
-    # platform's default start method: "spawn" would re-import the caller's __main__ in every
-    # worker, which breaks library callers whose script has no __main__ guard (or is stdin).
-    if jobs > 1 and count > 1:
+    # platform's default start method; where that is "spawn" / "forkserver" (Windows, macOS) a
+    # worker re-imports the caller's __main__, so a script with no __main__ guard (or stdin) gets
+    # threads instead of running again in every worker (children.workers_can_start).
+    from . import children
+
+    if jobs > 1 and count > 1 and children.workers_can_start():
         from concurrent.futures import ProcessPoolExecutor
 
         import multiprocessing
-
-        from . import children
 
         # Workers never outlive gbl, even a SIGKILLed one: a watchdog everywhere, and on Linux
         # PR_SET_PDEATHSIG when they are forked by the main thread (which lives as long as gbl;
@@ -204,7 +205,7 @@ def packaging_pool(jobs: int, count: int) -> Executor:
         return pool
     from concurrent.futures import ThreadPoolExecutor
 
-    return ThreadPoolExecutor(max_workers=1)
+    return ThreadPoolExecutor(max_workers=max(1, min(jobs, count)))
 
 
 def _fresh(fn, packaged, verdict, relinked, recipe, final: Path, new: bool = False) -> FunctionResult:

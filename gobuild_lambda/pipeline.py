@@ -131,7 +131,8 @@ def build(
     emit = on_event or (lambda e: None)
     # A `go` that runs long says so (which command, which functions, for how long): a "waiting" event.
     go = gotool.find(environ).reporting(lambda text: emit(Event("waiting", detail=text)))
-    jobs = jobs or os.cpu_count() or 1
+    if jobs is None:
+        jobs = os.cpu_count() or 1
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     overrides = Settings(arch=arch, builder=builder, image=image or None)
@@ -179,13 +180,7 @@ def build(
 def _select(full: Plan, names: Sequence[str], shard: tuple[int, int] | None) -> Plan:
     """The functions this build is about: all, those named, or one shard of them."""
     if not full.functions:
-        patterns = " ".join(full.config.discover.packages)
-        raise UsageError(
-            f"no functions found: no main package matches {patterns} and no template declares a Go function",
-            where=str(full.project_dir),
-            hint="put each function in its own directory, e.g. cmd/api/main.go, or say where they are "
-            "with `[discover] packages` in gbl.toml; `gbl plan -v` says what was skipped",
-        )
+        raise plan_mod.no_functions_error(full)
     the_plan = full.select(names)
     if shard is not None:
         the_plan = the_plan.shard(*shard)
@@ -250,7 +245,8 @@ def _commit(out: Path, previous: manifest.Manifest, results, gone: set[str], mod
         elif r.rezipped:
             try:
                 os.replace(packaging.staging_path(out, r.function.name), r.zip_path)
-            except OSError as exc:
+            except OSError as exc:  # e.g. the zip is open in another program (Windows)
+                fsutil.sweep_temporaries(out)  # no staged zip stays behind; the manifest lists none of them
                 raise fsutil.output_error(exc, r.zip_path) from exc
     for r in results:
         if r.ok:
@@ -301,6 +297,14 @@ def _ensure_writable(out: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
+        in_the_way = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+        if in_the_way is not None:  # --out names a file (or a path through one): say so
+            what = "names a file" if in_the_way == out else f"goes through {in_the_way}, which is a file"
+            raise OutputError(
+                f"the output directory {what}, not a directory", where=str(out),
+                hint="gbl writes <name>.zip and manifest.json into a directory: pass --out a directory "
+                "(default: DIR/dist), or move that file away",
+            ) from exc
         raise OutputError(
             f"the output directory is not writable: {exc.strerror or exc}",
             where=str(out),
@@ -513,7 +517,10 @@ def zip_and_verify(binary: Path | str, dest: Path | str | None = None, *, arch: 
             except OSError as exc:
                 raise fsutil.output_error(exc, final) from exc
     finally:
-        staged.unlink(missing_ok=True)
+        try:
+            staged.unlink(missing_ok=True)
+        except OSError:  # its directory is not there (or not a directory): nothing was left
+            pass
     return dataclasses.replace(packaged, path=final), dataclasses.replace(verdict, path=final)
 
 

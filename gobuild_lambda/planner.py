@@ -648,3 +648,29 @@ def _check_clashes(functions: list[Function], cfg: Config, project_dir: Path) ->
 def _described(fn: Function) -> str:
     declared = f", resource {fn.template}" if fn.template else ""
     return f"{fn.rel_dir} ({fn.package}{declared})"
+
+
+def no_functions_error(plan: Plan, *, doing: str = "build") -> UsageError:
+    """The error for a plan with no function: where gbl looked (the `go list` patterns in each
+    module, the templates it read, or that there were none) and how to point it elsewhere.  The
+    hint names `gbl plan -v` only when it has something to show (skipped directories)."""
+    cfg = plan.config
+    patterns = " ".join(cfg.discover.packages)
+    modules = ", ".join(d if d not in ("", ".") else "." for d, _ in plan.modules) or "."
+    try:
+        templates = discover.find_templates(plan.project_dir, cfg.discover.templates,
+                                            cfg.path or plan.project_dir / config_mod.CONFIG_FILE)
+    except ConfigError:  # pragma: no cover - the plan already read them
+        templates = ()
+    read = ", ".join(t.name if t.parent == plan.project_dir else str(t) for t in templates)
+    looked = (f"gbl looked for main packages matching `{patterns}` in module(s) {modules}"
+              + (f" and for Go functions in {read}" if read else
+                 f" and found no {' / '.join(discover.TEMPLATE_NAMES)}"))
+    source = f"[discover] in {cfg.path}" if cfg.path else f"the defaults (no {config_mod.CONFIG_FILE})"
+    hint = (f"put each function in its own directory (e.g. cmd/api/main.go), or say where they are with "
+            f"`[discover] packages = [\"./functions/...\"]` or `templates = [\"infra/template.yaml\"]` in "
+            f"{config_mod.CONFIG_FILE}, or run gbl with -C the directory that holds them")
+    if plan.skipped:
+        hint += f"; `gbl plan -v` says why {len(plan.skipped)} director{'y was' if len(plan.skipped) == 1 else 'ies were'} not a function"
+    return UsageError(f"no functions found, nothing to {doing}: {looked} (settings: {source})",
+                      where=str(plan.project_dir), hint=hint)

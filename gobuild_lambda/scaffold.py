@@ -10,8 +10,10 @@ first write, and each file is written atomically (a temporary file in its direct
   setting present: the ones the project already sets are active, all others are commented out and
   show the value in effect, so regenerating it (``--force``) keeps how functions are built.
 * ``Makefile``: ``build``, one target per function, ``verify``, ``invoke-<name>`` and ``clean``,
-  each a call to gbl, so ``make build`` keeps working where hand-written rules used to be.
-* ``.github/workflows/gbl.yml`` (at the git repository's root, which is where GitHub reads it):
+  each a call to gbl, and ``help`` listing them, so ``make build`` keeps working where hand-written rules used to be.
+* ``.github/workflows/gbl.yml`` (at the git repository's root, which is where GitHub reads it;
+  a project in a subdirectory gets its own ``gbl-<path>.yml`` with ``paths`` filters, so every
+  project of a monorepo can be initialised):
   Go and Python set up, the Go build and module caches and ``.gbl/`` cached, ``gbl build``,
   ``gbl verify``, ``gbl migrate --check`` when the project has SAM / CloudFormation templates, and
   ``dist/`` uploaded as an artifact.  When every function is arm64 it runs on an arm64 runner.
@@ -46,7 +48,7 @@ AMD64_RUNNER = "ubuntu-latest"
 SHARD_ABOVE = 100
 FUNCTIONS_PER_SHARD = 100
 MAX_SHARDS = 8
-_FIXED_TARGETS = ("all", "build", "verify", "clean")
+_FIXED_TARGETS = ("all", "build", "verify", "clean", "help")
 
 # What each setting means, as gbl.toml shows it (config.py validates them).
 _SETTING_HELP = {
@@ -188,14 +190,15 @@ def render_files(plan: "Plan") -> tuple[_Rendered, ...]:
     make_context = _make_context(plan)
     make = env.get_template("Makefile.j2").render(**make_context)
     repo = _repo_root(project)
-    workflow = env.get_template("gbl.yml.j2").render(**_workflow_context(plan, repo))
+    workflow_path = workflow_file(project, repo)
+    workflow = env.get_template("gbl.yml.j2").render(**_workflow_context(plan, repo, workflow_path))
     targets = ", ".join(
-        ["build"] + [t["target"] for t in make_context["functions"]] + ["verify", "invoke-<name>", "clean"]
+        ["build"] + [t["target"] for t in make_context["functions"]] + ["verify", "invoke-<name>", "clean", "help"]
     )
     return (
         _Rendered(project / CONFIG_FILE, toml, f"gbl settings for {count}, every setting shown"),
         _Rendered(project / MAKEFILE, make, f"make targets calling gbl: {targets}"),
-        _Rendered(repo / WORKFLOW, workflow, "GitHub Actions: gbl build, gbl verify, dist/ uploaded as an artifact"),
+        _Rendered(repo / workflow_path, workflow, "GitHub Actions: gbl build, gbl verify, dist/ uploaded as an artifact"),
     )
 
 
@@ -231,6 +234,8 @@ def _environment():
     )
     # GitHub Actions expressions use jinja's own braces: the workflow writes them with gh("...").
     env.globals["gh"] = lambda expr: "${{ " + expr + " }}"
+    # A Makefile recipe line `@echo '<text>'`: make's $ doubled, the shell's ' closed and escaped.
+    env.filters["make_echo"] = lambda text: "@echo '" + str(text).replace("$", "$$").replace("'", "'\\''") + "'"
     return env
 
 
@@ -396,7 +401,18 @@ def _repo_root(project: Path) -> Path:
     return project
 
 
-def _workflow_context(plan: "Plan", repo: Path) -> dict[str, Any]:
+def workflow_file(project: Path, repo: Path) -> Path:
+    """The workflow's path in the repository: ``.github/workflows/gbl.yml`` for a project at the
+    repository's root; one workflow per project below it (a monorepo's services/orders and
+    services/billing each run ``gbl init``), named after its path: ``gbl-services-orders.yml``."""
+    if Path(project) == Path(repo):
+        return WORKFLOW
+    rel = Path(os.path.relpath(project, repo)).as_posix()
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", rel).strip("-.") or "project"
+    return WORKFLOW.with_name(f"gbl-{slug}.yml")
+
+
+def _workflow_context(plan: "Plan", repo: Path, workflow_path: Path = WORKFLOW) -> dict[str, Any]:
     from . import __version__
     from .migrate import find_templates
 
@@ -435,6 +451,11 @@ def _workflow_context(plan: "Plan", repo: Path) -> dict[str, Any]:
         "pip_requirement": f"{DIST_PACKAGE}=={__version__}",
         "templates": templates,
         "shards": workflow_shards(len(plan.functions)),
+        # A project below the repository's root: its own workflow, run when its files (or the
+        # workflow itself) change, so sibling projects' workflows do not all run on every push.
+        "paths": [f"{rel}/**", workflow_path.as_posix()] if rel != "." else [],
+        "title": "gbl" if rel == "." else f"gbl ({rel})",
+        "artifact": "lambda-zips" if rel == "." else f"lambda-zips-{workflow_path.stem[len('gbl-'):]}",
     }
 
 

@@ -55,3 +55,29 @@ def project(tmp_path):
         return copy_project(src, tmp_path / name)
 
     return make
+
+
+# What a test needs that the macOS and Windows CI jobs do not have (.github/workflows/ci.yml
+# deselects these markers there; `.ci/run`, on Linux, runs every test).  By file, and by test.
+_NEEDS_BY_FILE = {
+    "test_docker_build.py": ("docker", "linux"),
+    "test_e2e.py": ("emulator", "qemu", "linux"),
+    "test_invoke.py": ("emulator", "qemu", "linux"),
+    "test_signals.py": ("linux",),  # process groups, PR_SET_PDEATHSIG, POSIX signals
+    "test_verify_linux.py": ("linux",),  # gcc and glibc fixtures
+}
+_NEEDS_BY_TEST = {
+    "test_make_build_produces_the_same_zips_as_gbl_build": ("linux",),  # make
+    "test_makefile_targets_call_gbl": ("linux",),  # make
+    "test_migrate_invoke_diff_deploy_init_resolve_paths_under_dash_C": ("emulator", "linux"),
+    "test_non_utf8_stdout_never_tracebacks": ("linux",),  # patch
+    "test_init_in_two_sibling_projects_of_a_monorepo": ("linux",),  # make
+    "test_image_implies_docker": ("linux",),  # a unix:// DOCKER_HOST
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        needs = _NEEDS_BY_FILE.get(item.path.name, ()) + _NEEDS_BY_TEST.get(item.originalname, ())
+        for name in dict.fromkeys(needs):
+            item.add_marker(getattr(pytest.mark, name))

@@ -138,7 +138,7 @@ def test_makefile_targets_call_gbl(tmp_path):
                                 fake_function("nightly-report", rel_dir="cmd/jobs/nightly-report")])
     init_project(plan)
     text = (tmp_path / "Makefile").read_text()
-    recipes = [line for line in text.splitlines() if line.startswith("\t")]
+    recipes = [line for line in text.split("\nhelp:\n")[0].splitlines() if line.startswith("\t")]
     assert recipes and all(line.startswith("\t$(GBL) ") or line == "\trm -rf dist .gbl" for line in recipes)
     assert "    $(GBL)" not in text  # recipes are tab-indented
 
@@ -198,7 +198,8 @@ def test_arm64_projects_get_an_arm64_runner_and_subdirectories_a_working_directo
     project.mkdir(parents=True)
     plan = fake_plan(project, [fake_function("api", "arm64")])
     written = init_project(plan)
-    assert written[2].path == tmp_path / ".github" / "workflows" / "gbl.yml"  # where GitHub reads it
+    # where GitHub reads it; a project below the repository's root gets its own workflow (issue 19)
+    assert written[2].path == tmp_path / ".github" / "workflows" / "gbl-services-orders.yml"
     job = load_workflow(written[2].path)["jobs"]["build"]
     assert job["runs-on"] == "ubuntu-24.04-arm"
     assert job["defaults"]["run"]["working-directory"] == "services/orders"
@@ -246,7 +247,7 @@ def test_big_project_workflow_shards_the_build_and_merges(tmp_path):
         "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n")
     count = 2 * scaffold.FUNCTIONS_PER_SHARD + 50
     init_project(fake_plan(project, [fake_function(f"fn{i}") for i in range(count)]))
-    doc = load_workflow(tmp_path / WORKFLOW)
+    doc = load_workflow(tmp_path / ".github" / "workflows" / "gbl-services-api.yml")  # its own (issue 19)
     assert list(doc["jobs"]) == ["build", "merge"]
     build, merge = doc["jobs"]["build"], doc["jobs"]["merge"]
     assert build["strategy"]["matrix"]["shard"] == [1, 2, 3]
