@@ -228,7 +228,7 @@ def build_cmd(
         with BuildProgress(err, live=err.is_terminal) as on_event:
             report = build(
                 project, names=names or (), arch=_check_arch(arch), out_dir=out, jobs=jobs,
-                builder="docker" if docker else None, image=image, shard=shard_kn, on_event=on_event,
+                builder="docker" if docker or image else None, image=image, shard=shard_kn, on_event=on_event,
             )
     except (errors.BuildFailed, errors.VerifyFailed) as exc:
         if exc.report is not None:

@@ -455,17 +455,7 @@ class _Migration(_SamEdits):
         return f"gbl builds: {names}" if names else "gbl found no functions under cmd/"
 
     def _go1x_parameter(self, node: Node) -> str | None:
-        name = None
-        if node.kind == "scalar" and node.tag == "!Ref":
-            name = node.value
-        elif node.kind == "map" and len(node.pairs) == 1 and node.pairs[0][0].value == "Ref":
-            name = node.pairs[0][1].text
-        if not name or self.params is None:
-            return None
-        param = self.params.child(name)
-        if param is not None and literal(param.child("Default")) == GO1X:
-            return name
-        return None
+        return _go1x_parameter(self.params, node)
 
     def _match(self, handler: str | None, code: Node | None) -> FunctionTarget | None:
         """The gbl function a go1.x function is: its Handler (the binary's name), or else the
@@ -544,3 +534,18 @@ def _code_stem(node: Node) -> str | None:
 def _binary(handler: str) -> str:
     """go1.x's Handler is the executable's path inside the zip; its name is the last part."""
     return handler.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _go1x_parameter(params: Node | None, node: Node) -> str | None:
+    """The template parameter a ``!Ref`` / ``{Ref: X}`` names when its default is go1.x."""
+    name = None
+    if node.kind == "scalar" and node.tag == "!Ref":
+        name = node.value
+    elif node.kind == "map" and len(node.pairs) == 1 and node.pairs[0][0].value == "Ref":
+        name = node.pairs[0][1].text
+    if not name or params is None:
+        return None
+    param = params.child(name)
+    if param is not None and literal(param.child("Default")) == GO1X:
+        return name
+    return None
