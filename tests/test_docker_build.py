@@ -302,6 +302,82 @@ def test_failing_docker_build_attributes_error_and_removes_containers(tmp_path, 
     assert_only_warm(docker_client, root)
 
 
+def _warm(events) -> list[str]:
+    return [e.detail for e in events if e.kind == "container"]
+
+
+@pytest.mark.docker
+def test_warm_container_is_reused_replaced_when_stale_and_stops_when_idle(tmp_path, sample_docker_build, docker_cache, docker_client):
+    root = docker_project(tmp_path / "warm", docker_cache)
+    events: list = []
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE, on_event=events.append).ok
+    (first,) = assert_only_warm(docker_client, root)
+    assert first.labels[docker_build.LABEL_PROJECT] == str(root) and first.labels[docker_build.LABEL_IMAGE] == IMAGE
+    assert len(_warm(events)) == 1 and first.labels[docker_build.LABEL_IDLE] == "900"
+    # A dead one (a crash, `docker kill`) is removed and replaced, never leaked.
+    first.kill()
+    events.clear()
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE, on_event=events.append).ok
+    (second,) = assert_only_warm(docker_client, root)
+    assert second.id != first.id and len(_warm(events)) == 1
+    assert any(e.kind == "cleanup" for e in events)
+    # Other settings: another key; the old container is replaced, there are never two.
+    toml = root / "gbl.toml"
+    toml.write_text(toml.read_text() + "idle_timeout = 10\n")
+    events.clear()
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE, on_event=events.append).ok
+    (third,) = assert_only_warm(docker_client, root)
+    assert third.id != second.id and third.labels[docker_build.LABEL_KEY] != second.labels[docker_build.LABEL_KEY]
+    assert third.labels[docker_build.LABEL_IDLE] == "10"
+    # Unused for 10 s, it exits by itself (nothing on the host keeps it alive).
+    deadline = time.monotonic() + 120
+    while third.status == "running":
+        assert time.monotonic() < deadline, "the warm container did not stop when idle"
+        time.sleep(1)
+        third.reload()
+    # The next build sweeps the stopped one and starts another; `gbl docker stop` removes it.
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE).ok
+    (fourth,) = assert_only_warm(docker_client, root)
+    assert fourth.id != third.id
+    proc = run_gbl("docker", "stop", "-C", str(root))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"removed 1 warm build container(s) of {root}"
+    assert gbl_containers(docker_client, root) == []
+
+
+@pytest.mark.docker
+def test_offline_container_builds_from_the_host_module_cache(tmp_path, sample_docker_build, docker_cache, docker_client):
+    """The container's own module cache is empty and it has no network: the modules come from
+    the host's module cache, offered read-only as the first GOPROXY entry."""
+    report, _ = sample_docker_build
+    cache = tmp_path / "cache"
+    (cache / docker_build.CACHE_GOMODCACHE).mkdir(parents=True)
+    (cache / docker_build.CACHE_GOCACHE).symlink_to(docker_cache / docker_build.CACHE_GOCACHE)  # links only
+    host_modcache = docker_cache / docker_build.CACHE_GOMODCACHE  # the "host's" cache
+    root = docker_project(tmp_path / "offline", cache)
+    env = {**os.environ, "GOMODCACHE": str(host_modcache)}
+    env.pop("GOPROXY", None)
+    events: list = []
+    done = gobuild_lambda.build(root, builder="docker", image=IMAGE, env=env, on_event=events.append)
+    assert done.ok
+    downloads = [e.detail for e in events if e.kind == "download"]
+    assert any(d.startswith("github.com/aws/aws-lambda-go ") for d in downloads), downloads
+    assert zip_hashes(done.out_dir) == zip_hashes(report.out_dir)
+    (warm,) = assert_only_warm(docker_client, root)
+    mounts = {m["Destination"]: m for m in warm.attrs["Mounts"]}
+    assert mounts["/gbl/host-modcache"]["Source"] == str(host_modcache / "cache" / "download")
+    assert mounts["/gbl/host-modcache"]["RW"] is False
+    # Without the host's cache the same offline build cannot get the modules: Go's own error.
+    other = docker_project(tmp_path / "no-host-cache", tmp_path / "cache2")
+    (tmp_path / "cache2" / docker_build.CACHE_GOCACHE).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "cache2" / docker_build.CACHE_GOCACHE).symlink_to(docker_cache / docker_build.CACHE_GOCACHE)
+    proc = run_gbl("build", "--docker", "--image", IMAGE, "-C", str(other), "--json",
+                   env={**env, "GOMODCACHE": str(tmp_path / "empty")})
+    assert proc.returncode == errors.EXIT_BUILD_FAILED, proc.stderr
+    errs = " ".join(f["error"] for f in json.loads(proc.stdout)["functions"])
+    assert "github.com/aws/aws-lambda-go" in errs and ("dial tcp" in errs or "no such host" in errs), errs
+
+
 # ------------------------------------------------------------------------------- ownership
 def _all_files(*roots: Path):
     for root in roots:
