@@ -745,6 +745,9 @@ def test_container_spec_is_read_only_but_for_build_dir_and_caches(tmp_path):
     # Each go build runs by exec with the call's environment.
     e = docker_build.exec_environment(plan, settings, dict(call.env))
     assert spec["environment"]["GOFLAGS"] == "" and spec["environment"]["CGO_ENABLED"] == "0"
+    # The host's Go settings come with each exec, not in the container's own environment (its key).
+    assert "GOPRIVATE" not in spec["environment"] and spec["environment"]["GOPROXY"] == "off"
+    assert set(spec["environment"]) <= set(e)  # each exec sets every key the container has
     assert e["GOPROXY"] == "https://proxy.example.com" and e["GOPRIVATE"] == "example.com/private"
     assert e["GOFLAGS"] == "-tags=x"  # the environment wins over the go env file, as for `go`
     assert e["GOAMD64"] == "v3" and e["GONOSUMDB"] == "example.com"

@@ -331,10 +331,11 @@ def container_environment(settings: DockerSettings, overrides: Mapping[str, str]
         environment["NETRC"] = CONTAINER_NETRC
     if settings.ssh_auth_sock is not None:
         environment["SSH_AUTH_SOCK"] = CONTAINER_SSH_AUTH_SOCK
+    environment.setdefault("GOPROXY", DEFAULT_GOPROXY)  # Go's default, set: the exec must override the helper's
     if settings.host_download is not None:
         # The host's downloads first: an offline container builds whatever the host already has.
         # A module missing there falls through (a file:// proxy answers "not found") to the rest.
-        environment["GOPROXY"] = f"file://{CONTAINER_HOST_DOWNLOAD}," + (environment.get("GOPROXY") or DEFAULT_GOPROXY)
+        environment["GOPROXY"] = f"file://{CONTAINER_HOST_DOWNLOAD}," + (environment["GOPROXY"] or DEFAULT_GOPROXY)
     return environment
 
 
@@ -371,8 +372,11 @@ def container_spec(plan: Plan, settings: DockerSettings, image: str, labels: Map
         mounts.append(Mount(CONTAINER_GITCONFIG, str(settings.gitconfig), type="bind", read_only=True))
     if settings.passwd is not None:
         mounts.append(Mount("/etc/passwd", str(settings.passwd), type="bind", read_only=True))
-    # The helper's own environment (each build's comes with its exec): no user GOFLAGS, no cgo.
-    environment = {**container_environment(settings, {}), "GOFLAGS": "", "GOWORK": "off", "CGO_ENABLED": "0"}
+    # The helper's own environment: gbl's paths only. Each build's environment comes with its exec
+    # (and sets every key named here), so the host's Go settings are not part of the container's
+    # key: changing them does not need a new container.
+    environment = {k: v for k, v in container_environment(settings, {}).items() if k not in PASS_THROUGH}
+    environment.update({"GOFLAGS": "", "GOWORK": "off", "CGO_ENABLED": "0", "GOPROXY": "off"})
     spec = {
         "image": image,
         "entrypoint": ["go"],
