@@ -48,6 +48,7 @@ _TOOLS_SKIP = {"vet", "fix", "cover", "gofmt"}
 @pytest.fixture(scope="session")
 def docker_client():
     import docker
+    import docker.errors
 
     try:
         client = docker.from_env(timeout=600)
@@ -62,7 +63,10 @@ def docker_client():
     # Every warm build container the tests started (their projects live under the temp dir).
     for c in client.containers.list(all=True, filters={"label": f"{docker_build.LABEL_MANAGED}=1"}):
         if c.labels.get(docker_build.LABEL_PROJECT, "").startswith(tempfile.gettempdir()):
-            c.remove(force=True)
+            try:
+                c.remove(force=True)
+            except docker.errors.APIError:  # already being removed (another session's teardown)
+                pass
     client.close()
 
 
