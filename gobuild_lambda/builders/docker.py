@@ -1,7 +1,9 @@
 """The Docker runner: the very same ``go build`` as the local runner, inside a golang image.
 
-The only module that talks to Docker, through the ``docker`` Python SDK (never the docker CLI).
-Each ``go build`` call of :func:`calls.plan_calls` runs in one short-lived container:
+The only modules that talk to Docker (this one, ``warm`` and ``daemon``) use the ``docker``
+Python SDK (never the docker CLI).  Each ``go build`` call of :func:`calls.plan_calls` runs by
+``exec`` in the project's warm build container (``warm.py``: one per project, image and settings,
+stopping by itself when idle):
 
 * the module root is mounted read-only at ``/src``; only the build directory (``.gbl/build``, at
   ``/src/.gbl/build``) and the two caches are writable;
@@ -12,8 +14,9 @@ Each ``go build`` call of :func:`calls.plan_calls` runs in one short-lived conta
   read-only root filesystem, so nothing gbl writes is owned by root;
 * ``GOPROXY``, ``GOPRIVATE`` and friends pass from the host (:data:`PASS_THROUGH`); ``~/.netrc``
   and the SSH agent socket are mounted only when asked for, read-only, and never copied;
-* every container carries gbl's labels and is removed in a ``finally``, on success, failure,
-  Ctrl-C or SIGTERM alike.
+* every container carries gbl's labels; Ctrl-C or SIGTERM kills the builds running in it (their
+  process groups, inside the container), and the container stays warm;
+* the host's module download cache is mounted read-only as the first ``GOPROXY`` entry.
 
 Grouping and arguments are calls.py's, the thread pool, relink detection and error attribution
 runner.py's (a failed group is rebuilt one function at a time); only the ``-o`` directory
