@@ -46,7 +46,7 @@ _TOOLS_SKIP = {"vet", "fix", "cover", "gofmt"}
 
 # -------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
-def docker_client():
+def docker_client(tmp_path_factory):
     import docker
     import docker.errors
 
@@ -60,9 +60,12 @@ def docker_client():
             pytrace=False,
         )
     yield client
-    # Every warm build container the tests started (their projects live under the temp dir).
+    # Every warm build container this session's tests started: their projects live in its temp
+    # dirs (the ownership test's in a gbl-owner-* one).
+    base = str(tmp_path_factory.getbasetemp())
     for c in client.containers.list(all=True, filters={"label": f"{docker_build.LABEL_MANAGED}=1"}):
-        if c.labels.get(docker_build.LABEL_PROJECT, "").startswith(tempfile.gettempdir()):
+        project = c.labels.get(docker_build.LABEL_PROJECT, "")
+        if project.startswith(base + os.sep) or Path(project).parent.name.startswith("gbl-owner-"):
             try:
                 c.remove(force=True)
             except docker.errors.APIError:  # already being removed (another session's teardown)
