@@ -375,15 +375,9 @@ def test_offline_container_builds_from_the_host_module_cache(tmp_path, sample_do
     mounts = {m["Destination"]: m for m in warm.attrs["Mounts"]}
     assert mounts["/gbl/host-modcache"]["Source"] == str(host_modcache / "cache" / "download")
     assert mounts["/gbl/host-modcache"]["RW"] is False
-    # Without the host's cache the same offline build cannot get the modules: Go's own error.
-    other = docker_project(tmp_path / "no-host-cache", tmp_path / "cache2")
-    (tmp_path / "cache2" / docker_build.CACHE_GOCACHE).parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "cache2" / docker_build.CACHE_GOCACHE).symlink_to(docker_cache / docker_build.CACHE_GOCACHE)
-    proc = run_gbl("build", "--docker", "--image", IMAGE, "-C", str(other), "--json",
-                   env={**env, "GOMODCACHE": str(tmp_path / "empty")})
-    assert proc.returncode == errors.EXIT_BUILD_FAILED, proc.stderr
-    errs = " ".join(f["error"] for f in json.loads(proc.stdout)["functions"])
-    assert "github.com/aws/aws-lambda-go" in errs and ("dial tcp" in errs or "no such host" in errs), errs
+    # No network: what Go downloaded into the empty container cache came from the host's.
+    assert warm.attrs["HostConfig"]["NetworkMode"] == "none"
+    assert (cache / docker_build.CACHE_GOMODCACHE / "github.com" / "aws").is_dir()
 
 
 # ------------------------------------------------------------------------------- ownership
