@@ -224,6 +224,8 @@ def build_cmd(
     err = _stderr()
     # stderr: a progress display on a terminal, plain lines (at least every 10 s) in a CI log
     started = time.monotonic()
+    if docker or image:
+        _prefetch("docker")  # the SDK's import (requests, urllib3) overlaps `go list`
     try:
         with BuildProgress(err, live=err.is_terminal) as on_event:
             report = build(
@@ -479,6 +481,34 @@ def _cwd_relative(path: Path) -> Path:
         return Path(os.path.relpath(path))
     except ValueError:  # another drive (Windows)
         return path
+
+
+def _prefetch(module: str) -> None:
+    """Import ``module`` in a background thread: the main thread's import of it later waits for
+    this one instead of starting over."""
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
+
+
+# -------------------------------------------------------------------------------------- docker
+docker_app = typer.Typer(no_args_is_help=True, help="Manage gbl's warm build containers.")
+app.add_typer(docker_app, name="docker")
+
+
+@docker_app.command("stop")
+def docker_stop_cmd(
+    project: Path = ProjectOpt,
+    all_projects: bool = typer.Option(False, "--all", help="Stop every project's warm build containers."),
+) -> None:
+    """Stop and remove the project's warm build containers (a build running in one is killed)."""
+    from .builders.docker import stop_warm
+    from .planner import find_root
+
+    root = None if all_projects else find_root(Path(project).resolve(), gowork_off=False)
+    removed = stop_warm(dict(os.environ), root)
+    typer.echo(f"removed {removed} warm build container(s)" + ("" if root is None else f" of {root}"))
 
 
 # ---------------------------------------------------------------------------------------- init

@@ -89,6 +89,7 @@ class DockerConfig:
     netrc: bool = False  # mount ~/.netrc read-only
     ssh_agent: bool = False  # forward SSH_AUTH_SOCK
     cache_dir: str | None = None  # host dir for GOMODCACHE/GOCACHE; default ~/.cache/gbl/docker
+    idle_timeout: int | None = None  # seconds the warm build container outlives its last build
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ _DOCKER_KEYS = {
     "netrc": "true to mount ~/.netrc read-only into build containers",
     "ssh_agent": "true to forward the SSH agent socket into build containers",
     "cache_dir": "a host directory for the containers' Go module and build caches",
+    "idle_timeout": "seconds the warm build container stays after its last build (10 to 86400, default 900)",
 }
 _INVOKE_KEYS = {
     "emulator": "the path of aws-lambda-rie",
@@ -244,8 +246,14 @@ def _from_dict(data: Mapping[str, Any], path: Path) -> Config:
         functions.append(FunctionConfig(key=key, name=name, settings=settings, function_name=function_name))
     docker = _simple(
         _table(data, "docker", path), "docker", path, _DOCKER_KEYS,
-        {"network": str, "netrc": bool, "ssh_agent": bool, "cache_dir": str},
+        {"network": str, "netrc": bool, "ssh_agent": bool, "cache_dir": str, "idle_timeout": int},
     )
+    idle = docker.get("idle_timeout")
+    if idle is not None and (isinstance(idle, bool) or not 10 <= idle <= 86400):
+        raise ConfigError(
+            f"`docker.idle_timeout` must be {_DOCKER_KEYS['idle_timeout']}, got {idle!r}",
+            where=str(path), hint="e.g. `idle_timeout = 900` (15 minutes)",
+        )
     invoke = _simple(
         _table(data, "invoke", path), "invoke", path, _INVOKE_KEYS,
         {"emulator": str, "qemu_aarch64": str, "qemu_x86_64": str},

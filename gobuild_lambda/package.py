@@ -88,8 +88,23 @@ def dos_datetime(epoch: int | None) -> tuple[int, int]:
     return dos_time, dos_date
 
 
+@dataclass(frozen=True)
+class Fresh:
+    """A zip just written, with what writing it learnt: each entry's CRC-32 and uncompressed
+    bytes by name (for ``verify.verify_fresh``, which then need not inflate them again)."""
+
+    packaged: Packaged
+    data: bytes
+    known: dict  # name -> (crc32, bytes)
+
+
 def zip_bytes(entries: Sequence[ZipEntry], *, mtime: int | None = None) -> bytes:
     """The zip archive of ``entries`` (sorted here) as bytes; deterministic by construction."""
+    return _zip(entries, mtime)[0]
+
+
+def _zip(entries: Sequence[ZipEntry], mtime: int | None) -> tuple[bytes, dict]:
+    known: dict[str, tuple[int, bytes]] = {}
     dos_time, dos_date = dos_datetime(mtime)
     names = [e.name for e in entries]
     if len(set(names)) != len(names):
@@ -102,6 +117,7 @@ def zip_bytes(entries: Sequence[ZipEntry], *, mtime: int | None = None) -> bytes
         name = entry.name.encode("utf-8")
         flags = 0 if entry.name.isascii() else _FLAG_UTF8
         crc = deflate.crc32(entry.data)  # libdeflate's CRC-32: the standard one, several times faster
+        known[entry.name] = (crc, entry.data)
         packed = deflate.deflate_compress(entry.data, DEFLATE_LEVEL) if entry.data else b""
         method = _METHOD_DEFLATED
         if len(packed) >= len(entry.data):
@@ -126,7 +142,7 @@ def zip_bytes(entries: Sequence[ZipEntry], *, mtime: int | None = None) -> bytes
     out += struct.pack(
         "<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), cd_offset, 0
     )
-    return bytes(out)
+    return bytes(out), known
 
 
 def _check_entry_name(name: str) -> None:
@@ -238,6 +254,17 @@ def package_binary(
     mtime: int | None = None,
 ) -> Packaged:
     """Zip ``binary`` as ``bootstrap`` (mode 0755, whatever its own mode) plus ``includes``."""
+    return package_fresh(binary, dest, includes=includes, mtime=mtime).packaged
+
+
+def package_fresh(
+    binary: Path,
+    dest: Path,
+    *,
+    includes: Sequence[tuple[str, Path, bool]] = (),
+    mtime: int | None = None,
+) -> Fresh:
+    """:func:`package_binary`, also returning the zip's bytes and what writing it learnt."""
     try:
         entries = [ZipEntry(BOOTSTRAP, Path(binary).read_bytes(), MODE_EXECUTABLE)]
         for name, src, executable in includes:
@@ -248,9 +275,9 @@ def package_binary(
         raise UsageError(
             f"cannot read {exc.filename}: {exc.strerror}", hint="check the path and permissions"
         ) from exc
-    data = zip_bytes(entries, mtime=mtime)
+    data, known = _zip(entries, mtime)
     write_atomic(dest, data)
-    return Packaged.of_bytes(Path(dest), data)
+    return Fresh(Packaged.of_bytes(Path(dest), data), data, known)
 
 
 def code_sha256(data: bytes) -> str:

@@ -68,8 +68,10 @@ _DOCKER_HELP = {
     "netrc": "mount ~/.netrc read-only (private modules over HTTPS)",
     "ssh_agent": "forward the SSH agent (private modules over SSH)",
     "cache_dir": "host dir for the containers' Go caches (default ~/.cache/gbl/docker)",
+    "idle_timeout": "seconds the warm build container stays after its last build (default 900)",
 }
-_DOCKER_EXAMPLES = {"network": "none", "netrc": False, "ssh_agent": False, "cache_dir": "~/.cache/gbl/docker"}
+_DOCKER_EXAMPLES = {"network": "none", "netrc": False, "ssh_agent": False, "cache_dir": "~/.cache/gbl/docker",
+                    "idle_timeout": 900}
 _INVOKE_HELP = {
     "emulator": "the path of aws-lambda-rie (default: found on PATH)",
     "qemu_aarch64": "the path of qemu-aarch64-static, to invoke arm64 zips on x86_64",

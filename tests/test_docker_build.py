@@ -46,8 +46,9 @@ _TOOLS_SKIP = {"vet", "fix", "cover", "gofmt"}
 
 # -------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
-def docker_client():
+def docker_client(tmp_path_factory):
     import docker
+    import docker.errors
 
     try:
         client = docker.from_env(timeout=600)
@@ -59,6 +60,16 @@ def docker_client():
             pytrace=False,
         )
     yield client
+    # Every warm build container this session's tests started: their projects live in its temp
+    # dirs (the ownership test's in a gbl-owner-* one).
+    base = str(tmp_path_factory.getbasetemp())
+    for c in client.containers.list(all=True, filters={"label": f"{docker_build.LABEL_MANAGED}=1"}):
+        project = c.labels.get(docker_build.LABEL_PROJECT, "")
+        if project.startswith(base + os.sep) or Path(project).parent.name.startswith("gbl-owner-"):
+            try:
+                c.remove(force=True)
+            except docker.errors.APIError:  # already being removed (another session's teardown)
+                pass
     client.close()
 
 
@@ -159,6 +170,29 @@ def gbl_containers(client, project: Path | None = None) -> list:
     return client.containers.list(all=True, filters={"label": labels})
 
 
+def building(container) -> list[str]:
+    """The command lines of the `go build`s (and their compilers) running in ``container``."""
+    top = container.top()
+    cmd = top["Titles"].index("CMD")
+    return [p[cmd] for p in top["Processes"] or []
+            if " build " in p[cmd] or "/compile " in p[cmd] or "/link " in p[cmd]]
+
+
+def _exec_running(container) -> bool:
+    """A `go build` runs by exec (not the helper compiling itself as the container starts)."""
+    return any(cmd.startswith("/tmp/gbl-warm run ") for cmd in building(container))
+
+
+def assert_only_warm(client, project: Path, count: int = 1) -> list:
+    """What a build leaves: its project's warm container(s), running, with no build in them."""
+    found = gbl_containers(client, project)
+    assert len(found) == count, found
+    for c in found:
+        assert c.status == "running" and c.labels[docker_build.LABEL_WARM] == "1"
+        assert building(c) == []
+    return found
+
+
 def zip_hashes(dist: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(dist.glob("*.zip"))}
 
@@ -230,11 +264,13 @@ def test_docker_zips_verify_and_equal_local_zips(sample_docker_build, sample_bui
         assert entry["builder"] == "docker"
         assert entry["code_sha256"] == local_manifest[name]["code_sha256"]
         assert entry["go_version"] == GO_VERSION
-    # The build ran in containers (one per go build call), all gone now.
+    # The build ran in the project's warm container (both go build calls), still there, idle.
     started = [e.detail for e in events if e.kind == "build" and f" in {IMAGE} " in e.detail]
     assert len(started) == 2  # linux/amd64 (api, nightly-report) and linux/arm64 (echo)
     assert all("-trimpath -buildvcs=false -tags lambda.norpc" in d for d in started)
-    assert gbl_containers(docker_client, report.plan.project_dir) == []
+    warm = assert_only_warm(docker_client, report.plan.project_dir)
+    assert len({d.rsplit("(", 1)[1] for d in started}) == 1 and warm[0].short_id in started[0]
+    assert [e.kind for e in events].count("container") == 1
 
 
 @pytest.mark.docker
@@ -255,7 +291,11 @@ def test_warm_docker_build_downloads_and_relinks_nothing(sample_docker_build, do
     ]
     assert all(not r.relinked and not r.rezipped for r in again.results)
     assert zip_hashes(again.out_dir) == zip_hashes(report.out_dir)
-    assert gbl_containers(docker_client, project) == []
+    # The warm container was reused: none created, the same one still there.
+    before = assert_only_warm(docker_client, project)
+    assert [e for e in events if e.kind == "container"] == []
+    execs = [e.detail for e in events if e.kind == "build" and f" in {IMAGE} " in e.detail]
+    assert len(execs) == 2 and all(d.endswith(f"({before[0].short_id})") for d in execs)
 
 
 @pytest.mark.docker
@@ -272,7 +312,77 @@ def test_failing_docker_build_attributes_error_and_removes_containers(tmp_path, 
     assert "cmd/jobs/nightly-report/main.go" in err and "not an int" in err
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in (root / "dist").glob("*.zip")) == ["api.zip", "echo.zip"]
+    assert_only_warm(docker_client, root)
+
+
+def _warm(events) -> list[str]:
+    return [e.detail for e in events if e.kind == "container"]
+
+
+@pytest.mark.docker
+def test_warm_container_is_reused_replaced_when_stale_and_stops_when_idle(tmp_path, sample_docker_build, docker_cache, docker_client):
+    root = docker_project(tmp_path / "warm", docker_cache)
+    events: list = []
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE, on_event=events.append).ok
+    (first,) = assert_only_warm(docker_client, root)
+    assert first.labels[docker_build.LABEL_PROJECT] == str(root) and first.labels[docker_build.LABEL_IMAGE] == IMAGE
+    assert len(_warm(events)) == 1 and first.labels[docker_build.LABEL_IDLE] == "900"
+    # A dead one (a crash, `docker kill`) is removed and replaced, never leaked.
+    first.kill()
+    events.clear()
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE, on_event=events.append).ok
+    (second,) = assert_only_warm(docker_client, root)
+    assert second.id != first.id and len(_warm(events)) == 1
+    assert any(e.kind == "cleanup" for e in events)
+    # Other settings: another key; the old container is replaced, there are never two.
+    toml = root / "gbl.toml"
+    toml.write_text(toml.read_text() + "idle_timeout = 10\n")
+    events.clear()
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE, on_event=events.append).ok
+    (third,) = assert_only_warm(docker_client, root)
+    assert third.id != second.id and third.labels[docker_build.LABEL_KEY] != second.labels[docker_build.LABEL_KEY]
+    assert third.labels[docker_build.LABEL_IDLE] == "10"
+    # Unused for 10 s, it exits by itself (nothing on the host keeps it alive).
+    deadline = time.monotonic() + 120
+    while third.status == "running":
+        assert time.monotonic() < deadline, "the warm container did not stop when idle"
+        time.sleep(1)
+        third.reload()
+    # The next build sweeps the stopped one and starts another; `gbl docker stop` removes it.
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE).ok
+    (fourth,) = assert_only_warm(docker_client, root)
+    assert fourth.id != third.id
+    proc = run_gbl("docker", "stop", "-C", str(root))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"removed 1 warm build container(s) of {root}"
     assert gbl_containers(docker_client, root) == []
+
+
+@pytest.mark.docker
+def test_offline_container_builds_from_the_host_module_cache(tmp_path, sample_docker_build, docker_cache, docker_client):
+    """The container's own module cache is empty and it has no network: the modules come from
+    the host's module cache, offered read-only as the first GOPROXY entry."""
+    report, _ = sample_docker_build
+    cache = tmp_path / "cache"
+    (cache / docker_build.CACHE_GOMODCACHE).mkdir(parents=True)
+    (cache / docker_build.CACHE_GOCACHE).symlink_to(docker_cache / docker_build.CACHE_GOCACHE)  # links only
+    host_modcache = docker_cache / docker_build.CACHE_GOMODCACHE  # the "host's" cache
+    root = docker_project(tmp_path / "offline", cache)
+    env = {**os.environ, "GOMODCACHE": str(host_modcache)}
+    env.pop("GOPROXY", None)
+    events: list = []
+    done = gobuild_lambda.build(root, builder="docker", image=IMAGE, env=env, on_event=events.append)
+    assert done.ok
+    downloads = [e.detail for e in events if e.kind == "download"]
+    assert any(d.startswith("github.com/aws/aws-lambda-go ") for d in downloads), downloads
+    assert zip_hashes(done.out_dir) == zip_hashes(report.out_dir)
+    (warm,) = assert_only_warm(docker_client, root)
+    mounts = {m["Destination"]: m for m in warm.attrs["Mounts"]}
+    assert mounts["/gbl/host-modcache"]["Source"] == str(host_modcache / "cache" / "download")
+    assert mounts["/gbl/host-modcache"]["RW"] is False
+    # No network: what Go downloaded into the empty container cache came from the host's.
+    assert warm.attrs["HostConfig"]["NetworkMode"] == "none"
+    assert (cache / docker_build.CACHE_GOMODCACHE / "github.com" / "aws").is_dir()
 
 
 # ------------------------------------------------------------------------------- ownership
@@ -343,7 +453,7 @@ def test_everything_gbl_writes_belongs_to_the_invoking_user(sample_docker_build,
                  if (p.lstat().st_uid, p.lstat().st_gid) != (uid, gid)]
         assert wrong == []
         assert zip_hashes(project / "dist") == zip_hashes(report.out_dir)
-        assert gbl_containers(docker_client, project) == []
+        assert_only_warm(docker_client, project)
     finally:
         _rmtree(base)
 
@@ -409,7 +519,7 @@ def test_netrc_and_ssh_agent_are_mounted_read_only_and_never_copied(tmp_path, sa
             stream.close()
             watcher.join(timeout=10)
         assert report.ok
-        assert len(seen) == 2, seen
+        assert len(seen) == 1, seen  # one warm container runs both go build calls
         for info in seen.values():
             assert "error" not in info, info
             mounts = {m["Destination"]: m for m in info["Mounts"]}
@@ -439,7 +549,7 @@ def test_netrc_and_ssh_agent_are_mounted_read_only_and_never_copied(tmp_path, sa
                         assert zf.namelist() == ["bootstrap"]
                         assert secret.encode() not in zf.read("bootstrap")
         assert sorted(i.id for i in docker_client.images.list(all=True)) == images_before
-        assert gbl_containers(docker_client, root) == []
+        assert_only_warm(docker_client, root)
     finally:
         agent.terminate()
         agent.wait(timeout=10)
@@ -448,9 +558,9 @@ def test_netrc_and_ssh_agent_are_mounted_read_only_and_never_copied(tmp_path, sa
 # ------------------------------------------------------------------------------- interrupts
 @pytest.mark.docker
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupt_removes_every_container(tmp_path, signum, golang_image, docker_cache, docker_client):
-    # An empty build cache: the containers compile for a minute or more, so the signal lands
-    # while `go build` runs.
+def test_interrupt_stops_the_build_in_the_warm_container(tmp_path, signum, golang_image, docker_cache, docker_client):
+    # An empty build cache: the container compiles for a minute or more, so the signal lands
+    # while `go build` runs (by exec, in the warm container).
     cache = tmp_path / "cold-cache"
     shutil.copytree(docker_cache / docker_build.CACHE_GOMODCACHE, cache / docker_build.CACHE_GOMODCACHE, symlinks=True)
     root = docker_project(tmp_path / "interrupted", cache)
@@ -461,13 +571,13 @@ def test_interrupt_removes_every_container(tmp_path, signum, golang_image, docke
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        deadline = time.monotonic() + 120
-        while not docker_client.containers.list(
+        deadline = time.monotonic() + 900  # the helper compiles itself first, from an empty cache
+        while not any(_exec_running(c) for c in docker_client.containers.list(
             filters={"label": f"{docker_build.LABEL_PROJECT}={root}", "status": "running"}
-        ):
+        )):
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no build container started"
-            time.sleep(0.1)
+            assert time.monotonic() < deadline, "no go build started in a build container"
+            time.sleep(0.2)
         time.sleep(0.5)
         assert proc.poll() is None
         proc.send_signal(signum)
@@ -478,7 +588,12 @@ def test_interrupt_removes_every_container(tmp_path, signum, golang_image, docke
             proc.wait()
     assert proc.returncode == errors.EXIT_INTERRUPTED, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
-    assert gbl_containers(docker_client, root) == []
+    # The go build and its compilers were killed inside the container; the container stays warm.
+    deadline = time.monotonic() + 10
+    while any(building(c) for c in gbl_containers(docker_client, root)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert_only_warm(docker_client, root)
+    assert list((root / ".gbl" / "docker" / "exec").iterdir()) == []
     dist = root / "dist"
     assert list(dist.glob("*.zip")) == [] and list(dist.glob(".*.tmp")) == []
     assert not (dist / "manifest.json").exists() or json.loads((dist / "manifest.json").read_text())["functions"] == {}
@@ -620,7 +735,7 @@ def test_container_spec_is_read_only_but_for_build_dir_and_caches(tmp_path):
     args = docker_build.container_args(call.args, plan.project_dir / ".gbl" / "build")
     assert args[: args.index("-o")] == call.args[: call.args.index("-o")]
     assert args[args.index("-o") + 1] == f"/src/.gbl/build/{call.out_dir.name}/"
-    spec = docker_build.container_spec(plan, settings, "golang:1.26", args, dict(call.env), {"gbl.managed": "1"})
+    spec = docker_build.container_spec(plan, settings, "golang:1.26", {"gbl.managed": "1"})
     mounts = {m["Target"]: m for m in spec["mounts"]}
     assert mounts["/src"]["Source"] == str(plan.project_dir) and mounts["/src"]["ReadOnly"] is True
     assert mounts["/src/.gbl/build"]["ReadOnly"] is False
@@ -628,14 +743,43 @@ def test_container_spec_is_read_only_but_for_build_dir_and_caches(tmp_path):
     assert mounts["/gbl/cache/build"]["Source"] == str(settings.cache_dir / "gocache")
     assert spec["read_only"] is True and spec["network_mode"] == "none"
     assert spec["user"] == f"{os.getuid()}:{os.getgid()}"
-    assert spec["entrypoint"] == ["go"] and spec["command"] == list(args)
-    e = spec["environment"]
+    assert spec["cap_drop"] == ["ALL"] and spec["security_opt"] == ["no-new-privileges"]
+    # The warm container's own process is the idle helper (read-only source), stopping after 900 s.
+    assert spec["entrypoint"] == ["go"] and spec["command"] == ["run", "-trimpath", "/gbl/warm/main.go", "idle", "900"]
+    assert mounts["/gbl/warm"]["ReadOnly"] is True and mounts["/gbl/exec"]["ReadOnly"] is False
+    assert mounts["/gbl/exec"]["Source"] == str(plan.project_dir / ".gbl" / "docker" / "exec")
+    assert "/gbl/host-modcache" not in mounts  # this HOME has no Go module cache
+    # Each go build runs by exec with the call's environment.
+    e = docker_build.exec_environment(plan, settings, dict(call.env))
+    assert spec["environment"]["GOFLAGS"] == "" and spec["environment"]["CGO_ENABLED"] == "0"
+    # The host's Go settings come with each exec, not in the container's own environment (its key).
+    assert "GOPRIVATE" not in spec["environment"] and spec["environment"]["GOPROXY"] == "off"
+    assert set(spec["environment"]) <= set(e)  # each exec sets every key the container has
     assert e["GOPROXY"] == "https://proxy.example.com" and e["GOPRIVATE"] == "example.com/private"
     assert e["GOFLAGS"] == "-tags=x"  # the environment wins over the go env file, as for `go`
     assert e["GOAMD64"] == "v3" and e["GONOSUMDB"] == "example.com"
     assert "GOBIN" not in e and "AWS_SECRET_ACCESS_KEY" not in e
     assert (e["GOOS"], e["GOARCH"], e["CGO_ENABLED"], e["GOTOOLCHAIN"]) == ("linux", "amd64", "0", "local")
     assert e["HOME"] == "/gbl/home" and e["GOCACHE"] == "/gbl/cache/build"
+
+
+def test_host_module_cache_is_the_first_goproxy_read_only(tmp_path):
+    plan = _plan(tmp_path, '[docker]\nidle_timeout = 60\n')
+    download = tmp_path / "gopath" / "pkg" / "mod" / "cache" / "download"
+    download.mkdir(parents=True)
+    for env, proxy in [
+        ({"HOME": str(tmp_path / "h"), "GOPATH": str(tmp_path / "gopath")}, "https://proxy.golang.org,direct"),
+        ({"HOME": str(tmp_path / "h"), "GOMODCACHE": str(tmp_path / "gopath" / "pkg" / "mod"), "GOPROXY": "off"}, "off"),
+    ]:
+        settings = docker_build.resolve_settings(plan, env, platform="linux")
+        assert settings.host_download == download and settings.idle_timeout == 60
+        spec = docker_build.container_spec(plan, settings, "golang:1.26", {})
+        mounts = {m["Target"]: m for m in spec["mounts"]}
+        assert mounts["/gbl/host-modcache"]["Source"] == str(download)
+        assert mounts["/gbl/host-modcache"]["ReadOnly"] is True
+        assert spec["command"][-1] == "60"
+        e = docker_build.exec_environment(plan, settings, {"GOWORK": "off"})
+        assert e["GOPROXY"] == f"file:///gbl/host-modcache,{proxy}"
 
 
 def test_private_module_settings_must_name_something(tmp_path):
@@ -658,7 +802,7 @@ def test_private_module_settings_must_name_something(tmp_path):
         s.close()
     assert settings.netrc == home / ".netrc" and settings.ssh_auth_sock == str(sock)
     assert settings.known_hosts is None and settings.gitconfig is None  # none on the host
-    spec = docker_build.container_spec(plan, settings, "golang:1.26", ["build"], {}, {})
+    spec = docker_build.container_spec(plan, settings, "golang:1.26", {})
     mounts = {m["Target"]: m for m in spec["mounts"]}
     assert mounts["/gbl/home/.netrc"]["ReadOnly"] is True
     assert mounts["/gbl/ssh-agent.sock"]["Source"] == str(sock)

@@ -1,7 +1,9 @@
 """The Docker runner: the very same ``go build`` as the local runner, inside a golang image.
 
-The only module that talks to Docker, through the ``docker`` Python SDK (never the docker CLI).
-Each ``go build`` call of :func:`calls.plan_calls` runs in one short-lived container:
+The only modules that talk to Docker (this one, ``warm`` and ``daemon``) use the ``docker``
+Python SDK (never the docker CLI).  Each ``go build`` call of :func:`calls.plan_calls` runs by
+``exec`` in the project's warm build container (``warm.py``: one per project, image and settings,
+stopping by itself when idle):
 
 * the module root is mounted read-only at ``/src``; only the build directory (``.gbl/build``, at
   ``/src/.gbl/build``) and the two caches are writable;
@@ -12,8 +14,9 @@ Each ``go build`` call of :func:`calls.plan_calls` runs in one short-lived conta
   read-only root filesystem, so nothing gbl writes is owned by root;
 * ``GOPROXY``, ``GOPRIVATE`` and friends pass from the host (:data:`PASS_THROUGH`); ``~/.netrc``
   and the SSH agent socket are mounted only when asked for, read-only, and never copied;
-* every container carries gbl's labels and is removed in a ``finally``, on success, failure,
-  Ctrl-C or SIGTERM alike.
+* every container carries gbl's labels; Ctrl-C or SIGTERM kills the builds running in it (their
+  process groups, inside the container), and the container stays warm;
+* the host's module download cache is mounted read-only as the first ``GOPROXY`` entry.
 
 Grouping and arguments are calls.py's, the thread pool, relink detection and error attribution
 runner.py's (a failed group is rebuilt one function at a time); only the ``-o`` directory
@@ -29,7 +32,6 @@ import signal
 import subprocess
 import sys
 import threading
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -37,8 +39,10 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from ..errors import DockerError, OutputError
 from ..planner import Function, Plan
-from .calls import BUILD_DIR, GoBuildCall
-from .runner import binary_identity
+from . import warm
+from .calls import BUILD_DIR, GoBuildCall, describe_call
+from .runner import LINK_POLL_S, binary_identity
+from .warm import CONTAINER_EXEC, CONTAINER_WARM, DEFAULT_IDLE_TIMEOUT_S, EXEC_DIR, LABEL_IDLE, LABEL_KEY, LABEL_WARM
 
 # Where things are inside the build container (always POSIX paths, whatever the host OS).
 CONTAINER_SRC = "/src"
@@ -50,6 +54,8 @@ CONTAINER_NETRC = f"{CONTAINER_HOME}/.netrc"
 CONTAINER_KNOWN_HOSTS = f"{CONTAINER_HOME}/.ssh/known_hosts"
 CONTAINER_GITCONFIG = f"{CONTAINER_HOME}/.gitconfig"
 CONTAINER_SSH_AUTH_SOCK = "/gbl/ssh-agent.sock"
+CONTAINER_HOST_DOWNLOAD = "/gbl/host-modcache"  # the host's module cache downloads, read-only
+DEFAULT_GOPROXY = "https://proxy.golang.org,direct"  # Go's own default
 # Subdirectories of the host cache directory.
 CACHE_GOMODCACHE = "gomodcache"
 CACHE_GOCACHE = "gocache"
@@ -65,7 +71,6 @@ LABEL_RUN = "gbl.run"
 LABEL_IMAGE = "gbl.image"
 # Docker Desktop for Mac exposes the host's SSH agent to containers at this fixed path.
 _DOCKER_DESKTOP_MAC_SSH = "/run/host-services/ssh-auth.sock"
-_API_TIMEOUT_S = 300  # per API call; waiting for a build has no timeout
 _TOOLCHAIN = re.compile(r"^go(\d+(?:\.\d+)*(?:(?:rc|beta)\d+)?)")
 _DOWNLOADING = "go: downloading "
 _PULL_HINT = (
@@ -117,6 +122,8 @@ class DockerSettings:
     known_hosts: Path | None = None  # host file mounted read-only at CONTAINER_KNOWN_HOSTS
     gitconfig: Path | None = None  # host ~/.gitconfig (its url.*.insteadOf rules), read-only
     passwd: Path | None = None  # generated /etc/passwd naming the uid (ssh refuses unknown uids)
+    host_download: Path | None = None  # the host's <GOMODCACHE>/cache/download: the first GOPROXY
+    idle_timeout: int = DEFAULT_IDLE_TIMEOUT_S  # the warm container stops after this many idle s
 
     @property
     def gomodcache(self) -> Path:
@@ -177,7 +184,10 @@ def resolve_settings(plan: Plan, env: Mapping[str, str], *, platform: str = sys.
         gitconfig = home / ".gitconfig" if (home / ".gitconfig").is_file() else None
         if uid is not None:
             passwd = plan.project_dir / ".gbl" / "docker" / "passwd"
+    download = host_download(env, platform=platform)
     return DockerSettings(
+        host_download=download if download.is_dir() else None,
+        idle_timeout=cfg.idle_timeout if cfg.idle_timeout is not None else DEFAULT_IDLE_TIMEOUT_S,
         cache_dir=cache_dir,
         network=cfg.network or None,
         user=user,
@@ -200,7 +210,22 @@ def default_cache_dir(env: Mapping[str, str], *, platform: str = sys.platform) -
     return _home(env) / ".cache" / "gbl" / "docker"
 
 
-def go_env(env: Mapping[str, str], *, platform: str = sys.platform) -> dict[str, str]:
+def host_download(env: Mapping[str, str], *, platform: str = sys.platform) -> Path:
+    """The host ``go``'s module download cache: ``$GOMODCACHE/cache/download`` (GOMODCACHE from
+    the environment, else the ``go env -w`` file, else ``$GOPATH/pkg/mod``, GOPATH ``~/go``)."""
+    values = go_env(env, platform=platform, keys=("GOMODCACHE", "GOPATH"))
+    modcache = values.get("GOMODCACHE", "")
+    if not modcache:
+        gopath = values.get("GOPATH", "").split(os.pathsep)[0]
+        try:
+            modcache = str(Path(gopath) / "pkg" / "mod") if gopath else str(_home(env) / "go" / "pkg" / "mod")
+        except DockerError:
+            modcache = ""
+    return Path(modcache) / "cache" / "download" if modcache else Path()
+
+
+def go_env(env: Mapping[str, str], *, platform: str = sys.platform,
+           keys: Sequence[str] = PASS_THROUGH) -> dict[str, str]:
     """The :data:`PASS_THROUGH` settings as the host's ``go`` sees them: ``env`` first, then the
     user's ``go env -w`` file (``$GOENV``, else ``<config dir>/go/env``)."""
     values: dict[str, str] = {}
@@ -212,9 +237,9 @@ def go_env(env: Mapping[str, str], *, platform: str = sys.platform) -> dict[str,
             text = ""
         for line in text.splitlines():
             key, sep, value = line.strip().partition("=")
-            if sep and key in PASS_THROUGH:
+            if sep and key in keys:
                 values[key] = value
-    for key in PASS_THROUGH:
+    for key in keys:
         if key in env:
             values[key] = env[key]
     return values
@@ -309,14 +334,24 @@ def container_environment(settings: DockerSettings, overrides: Mapping[str, str]
         environment["NETRC"] = CONTAINER_NETRC
     if settings.ssh_auth_sock is not None:
         environment["SSH_AUTH_SOCK"] = CONTAINER_SSH_AUTH_SOCK
+    environment.setdefault("GOPROXY", DEFAULT_GOPROXY)  # Go's default, set: the exec must override the helper's
+    if settings.host_download is not None:
+        # The host's downloads first: an offline container builds whatever the host already has.
+        # A module missing there falls through (a file:// proxy answers "not found") to the rest.
+        environment["GOPROXY"] = f"file://{CONTAINER_HOST_DOWNLOAD}," + (environment["GOPROXY"] or DEFAULT_GOPROXY)
     return environment
 
 
-def container_spec(
-    plan: Plan, settings: DockerSettings, image: str, args: Sequence[str],
-    overrides: Mapping[str, str], labels: Mapping[str, str], module_dir: str = ".",
-) -> dict:
-    """Keyword arguments for ``client.containers.create`` (no Docker needed: a pure function)."""
+def exec_environment(plan: Plan, settings: DockerSettings, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The environment one ``go build`` call runs with in the warm container."""
+    return container_environment(settings, _container_gowork(plan.project_dir, overrides))
+
+
+def container_spec(plan: Plan, settings: DockerSettings, image: str, labels: Mapping[str, str]) -> dict:
+    """Keyword arguments for ``client.containers.create`` of the warm build container (no Docker
+    needed: a pure function).  Its main process is the idle helper (warm.py); each ``go build``
+    runs in it by exec, with :func:`exec_environment` and the function's module as its directory.
+    """
     from docker.types import LogConfig, Mount
 
     project = plan.project_dir
@@ -325,7 +360,11 @@ def container_spec(
         Mount(CONTAINER_BUILD, str(project / BUILD_DIR), type="bind", read_only=False),
         Mount(CONTAINER_GOMODCACHE, str(settings.gomodcache), type="bind", read_only=False),
         Mount(CONTAINER_GOCACHE, str(settings.gocache), type="bind", read_only=False),
+        Mount(CONTAINER_WARM, str(warm.helper_file(settings.cache_dir).parent), type="bind", read_only=True),
+        Mount(CONTAINER_EXEC, str(project / EXEC_DIR), type="bind", read_only=False),
     ]
+    if settings.host_download is not None:
+        mounts.append(Mount(CONTAINER_HOST_DOWNLOAD, str(settings.host_download), type="bind", read_only=True))
     if settings.netrc is not None:
         mounts.append(Mount(CONTAINER_NETRC, str(settings.netrc), type="bind", read_only=True))
     if settings.ssh_auth_sock is not None:
@@ -336,13 +375,19 @@ def container_spec(
         mounts.append(Mount(CONTAINER_GITCONFIG, str(settings.gitconfig), type="bind", read_only=True))
     if settings.passwd is not None:
         mounts.append(Mount("/etc/passwd", str(settings.passwd), type="bind", read_only=True))
+    # The helper's own environment: gbl's paths only. Each build's environment comes with its exec
+    # (and sets every key named here), so the host's Go settings are not part of the container's
+    # key: changing them does not need a new container.
+    environment = {k: v for k, v in container_environment(settings, {}).items() if k not in PASS_THROUGH}
+    environment.update({"GOFLAGS": "", "GOWORK": "off", "CGO_ENABLED": "0", "GOPROXY": "off"})
     spec = {
         "image": image,
         "entrypoint": ["go"],
-        "command": list(args),
-        "working_dir": str(PurePosixPath(CONTAINER_SRC, module_dir)),  # the function's module
-        "environment": container_environment(settings, _container_gowork(project, overrides)),
+        "command": warm.idle_command(settings.idle_timeout),
+        "working_dir": "/tmp",  # outside any module: `go run` of the helper's one file
+        "environment": environment,
         "labels": dict(labels),
+        "init": True,  # reaps what a killed build leaves, forwards signals
         "mounts": mounts,
         "tmpfs": {"/tmp": "rw,exec,mode=1777", CONTAINER_HOME: "rw,exec,mode=1777"},
         "read_only": True,
@@ -358,123 +403,7 @@ def container_spec(
 
 
 # ------------------------------------------------------------------------------------ the daemon
-@dataclass(frozen=True)
-class Endpoint:
-    """Where the daemon is expected, and why there (for the error message)."""
-
-    host: str | None  # None = the SDK's default socket
-    source: str  # "DOCKER_HOST" | "docker context NAME" | "the default socket"
-
-    def describe(self) -> str:
-        return f"{self.host or _default_host()} ({self.source})"
-
-
-def endpoint(env: Mapping[str, str]) -> Endpoint:
-    """The daemon the ``docker`` CLI would use: DOCKER_HOST, else the current docker context."""
-    if env.get("DOCKER_HOST"):
-        return Endpoint(env["DOCKER_HOST"], "from DOCKER_HOST")
-    name = env.get("DOCKER_CONTEXT") or _current_context(env)
-    if name and name != "default":
-        host = _context_host(env, name)
-        if host:
-            return Endpoint(host, f"docker context {name!r}")
-    return Endpoint(None, "the default socket")
-
-
-def _docker_config_dir(env: Mapping[str, str]) -> Path | None:
-    if env.get("DOCKER_CONFIG"):
-        return Path(env["DOCKER_CONFIG"])
-    try:
-        return _home(env) / ".docker"
-    except DockerError:
-        return None
-
-
-def _current_context(env: Mapping[str, str]) -> str | None:
-    import json
-
-    cfg = _docker_config_dir(env)
-    try:
-        data = json.loads((cfg / "config.json").read_text(encoding="utf-8")) if cfg else {}
-    except (OSError, ValueError):
-        return None
-    return data.get("currentContext") if isinstance(data, dict) else None
-
-
-def _context_host(env: Mapping[str, str], name: str) -> str | None:
-    import hashlib
-    import json
-
-    cfg = _docker_config_dir(env)
-    if cfg is None:
-        return None
-    meta = cfg / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
-    try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-        return data["Endpoints"]["docker"]["Host"] or None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _default_host() -> str:
-    return "npipe:////./pipe/docker_engine" if sys.platform == "win32" else "unix:///var/run/docker.sock"
-
-
-def connect(env: Mapping[str, str]):
-    """A ``docker.DockerClient`` for the daemon the docker CLI would use; DockerError if none answers."""
-    try:
-        import docker
-        from docker.errors import DockerException
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise DockerError(
-            f"the docker Python SDK is not installed: {exc}",
-            hint="reinstall gbl (`pip install gobuild-lambda`), which depends on docker>=7",
-        ) from exc
-    ep = endpoint(env)
-    host = ep.host or _default_host()
-    if host.startswith("unix://") and not Path(host[len("unix://"):]).exists():
-        raise _unreachable(ep, f"no socket at {host[len('unix://'):]}")
-    # Never empty: the SDK reads os.environ when given an empty mapping.
-    environment = {k: v for k, v in env.items() if k in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")}
-    environment["DOCKER_HOST"] = host
-    try:
-        client = docker.from_env(environment=environment, timeout=_API_TIMEOUT_S)
-        client.ping()
-    except DockerException as exc:
-        raise _unreachable(ep, _reason(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - requests/urllib3/socket errors of every kind
-        raise _unreachable(ep, _reason(exc)) from None
-    return client
-
-
-def _reason(exc: BaseException) -> str:
-    """The useful part of an SDK / requests error: "[Errno 111] Connection refused", say."""
-    text = str(exc)
-    m = re.search(r"\[Errno (-?\d+)\] ([^'\"()]+)", text) or re.search(r"\w*Error\((\d+), '([^']+)'\)", text)
-    if m:
-        return f"{m.group(2).strip()} (errno {m.group(1)})"
-    return text.removeprefix("Error while fetching server API version: ")
-
-
-def _unreachable(ep: Endpoint, reason: str) -> DockerError:
-    low = reason.lower()
-    if "permission denied" in low:
-        hint = (
-            "your user may not use the Docker socket: add it to the `docker` group "
-            "(`sudo usermod -aG docker $USER`, then log in again), or use rootless Docker "
-            "(and DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock)"
-        )
-    elif "no socket" in low or "no such file" in low or "connection refused" in low:
-        hint = (
-            "is the Docker daemon running? Start it (`sudo systemctl start docker`, or open "
-            "Docker Desktop / colima), or point DOCKER_HOST at it; `docker info` must work. "
-            "Or build without --docker (`builder = \"local\"`)"
-        )
-    elif "invalid" in low or "protocol" in low or "address" in low:
-        hint = "DOCKER_HOST must look like unix:///var/run/docker.sock or tcp://HOST:2376"
-    else:
-        hint = "check that `docker info` works with the same DOCKER_HOST / docker context"
-    return DockerError(f"cannot reach the Docker daemon at {ep.describe()}: {reason}", hint=hint)
+from .daemon import Endpoint, _reason, _unreachable, connect, endpoint  # noqa: E402,F401 - re-exported
 
 
 def ensure_image(client, image: str, emit: EventSink) -> None:
@@ -516,17 +445,21 @@ class _Started:
 
 
 class DockerRunner:
-    """Runs each call in a short-lived container; the same calls and results as the local runner.
+    """Runs each call by exec in the project's warm container; the same calls and results as the
+    local runner.
 
     Events (``on_event(kind, detail)``): ``pull`` (an image is being pulled), ``cleanup`` (old
-    containers of this project removed), ``build`` (a container starts), ``download`` (Go fetched a
-    module: ``"path version"``) and ``cache`` (per build: ``"downloads=N new-build-cache-entries=M"``).
-    ``open`` raises DockerError when the daemon or an image cannot be used; no container outlives it.
+    containers of this project removed), ``container`` (a warm container was started), ``build``
+    (a ``go build`` starts in one), ``download`` (Go fetched a module: ``"path version"``),
+    ``waiting`` (a slow start or build, every few seconds) and ``cache`` (per build:
+    ``"downloads=N new-build-cache-entries=M"``).  ``open`` raises DockerError when the daemon or
+    an image cannot be used.  Every build it started has ended when ``open`` exits; the warm
+    container stays, to stop by itself when idle (or with ``gbl docker stop``).
     """
 
     name = "docker"
-    links_while_running = False
-    inline = False  # containers start from worker threads only (see runner._in_threads)
+    links_while_running = True  # the build directory is a bind mount: gbl sees each link land
+    inline = False  # builds start from worker threads only (see runner._in_threads)
 
     def __init__(self, plan: Plan, env: Mapping[str, str], on_event: EventSink | None = None):
         self.plan = plan
@@ -558,6 +491,8 @@ class DockerRunner:
             before = _cache_entries(settings.gocache)
             with _sigterm_as_interrupt():
                 try:
+                    for image in sorted(set(self.images.values())):
+                        self.session.container(image)
                     yield
                 finally:
                     self.session.close()
@@ -576,13 +511,19 @@ class DockerRunner:
             (img for c, img in self.images.items() if call.functions[0] in c.functions), None
         ) or image_for(call.functions[0], self.plan)
         build_root = self.plan.project_dir / BUILD_DIR
-        proc = self.session.run_container(image, container_args(call.args, build_root), dict(call.env),
-                                          call.functions[0].module_dir)
+        proc = self.session.run(image, container_args(call.args, build_root), dict(call.env),
+                                call.functions[0].module_dir, describe_call(call), on_poll)
         return proc.returncode, proc.stderr or proc.stdout
 
     def stop(self) -> None:
         if self.session is not None:
             self.session.close()
+
+
+def stop_warm(env: Mapping[str, str], project_dir: Path | None = None) -> int:
+    """``gbl docker stop``: remove the warm build containers of ``project_dir`` (None: every
+    project's); how many.  A build running in one is killed with it."""
+    return warm.stop(env, project_dir)
 
 
 def _rootless(client) -> bool:
@@ -595,7 +536,8 @@ def _rootless(client) -> bool:
 
 def _prepare_host(plan: Plan, settings: DockerSettings) -> None:
     """Create every host directory the containers mount, as the host user (never as root)."""
-    for path in (plan.project_dir / BUILD_DIR, settings.gomodcache, settings.gocache):
+    for path in (plan.project_dir / BUILD_DIR, plan.project_dir / EXEC_DIR, settings.gomodcache,
+                 settings.gocache, warm.helper_file(settings.cache_dir).parent):
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -610,6 +552,7 @@ def _prepare_host(plan: Plan, settings: DockerSettings) -> None:
                 hint="fix its owner (e.g. `sudo chown -R $(id -u):$(id -g) "
                 f"{path}`), or set [docker] cache_dir in gbl.toml to another directory",
             )
+    warm.write_helper(settings.cache_dir)
     if settings.passwd is not None:
         # ssh refuses to run as a uid /etc/passwd does not name, and finds ~/.ssh through it.
         uid, gid = settings.user.split(":")
@@ -662,108 +605,94 @@ class _Cancelled(Exception):
 
 
 class _Session:
-    """The containers of one DockerRunner.open: started by workers, all removed by ``close``."""
+    """The warm containers of one DockerRunner.open and the builds running in them; ``close``
+    kills every build still running (the containers stay warm)."""
 
     def __init__(self, client, plan: Plan, settings: DockerSettings, emit: EventSink):
         self.client = client
         self.plan = plan
         self.settings = settings
         self.emit = emit
-        self.run_id = uuid.uuid4().hex
         self.downloads = 0
         self._lock = threading.Lock()
-        self._containers: dict[str, object] = {}
+        self._containers: dict[str, object] = {}  # image -> its warm container
+        self._live: dict[str, warm.Exec] = {}
         self._closed = False
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    def labels(self, image: str) -> dict[str, str]:
+    def labels(self, image: str, key: str) -> dict[str, str]:
         return {
             LABEL_MANAGED: "1",
             LABEL_PROJECT: str(self.plan.project_dir),
-            LABEL_RUN: self.run_id,
             LABEL_IMAGE: image,
+            LABEL_WARM: "1",
+            LABEL_KEY: key,
+            LABEL_IDLE: str(self.settings.idle_timeout),
         }
 
+    def container(self, image: str, *, renew: bool = False):
+        """The warm container for ``image``: found or started (again, when ``renew``)."""
+        with self._lock:
+            if self._closed:
+                raise _Cancelled()
+            if image in self._containers and not renew:
+                return self._containers[image]
+        spec = container_spec(self.plan, self.settings, image, {})
+        key = warm.container_key(self.client.images.get(image).id, spec)
+        spec["labels"] = self.labels(image, key)
+        container = warm.ensure(self.client, spec, key, self.plan.project_dir / ".gbl" / "docker" / "warm.lock",
+                                self.emit, lambda text: self.emit("waiting", text))
+        with self._lock:
+            self._containers[image] = container
+        return container
+
     def close(self) -> None:
-        """Start nothing more; force-remove every container still here (this stops its build)."""
+        """Start nothing more; kill every build still running (``go build`` and its compilers)."""
         with self._lock:
             self._closed = True
-            containers = list(self._containers.values())
-        for c in containers:
-            self._remove(c)
-        # A container whose create() answer never arrived still carries this run's label.
-        try:
-            for c in self.client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={self.run_id}"}):
-                self._remove(c)
-        except Exception:  # noqa: BLE001 - best effort; the daemon may be gone
-            pass
+            live = list(self._live.values())
+        for run in live:
+            run.kill()
 
-    def _remove(self, container) -> None:
-        from docker.errors import NotFound
-
-        try:
-            container.remove(force=True)
-        except NotFound:
-            pass
-        except Exception:  # noqa: BLE001 - "removal already in progress", daemon gone, ...
-            pass
-        with self._lock:
-            self._containers.pop(container.id, None)
-
-    def run_container(self, image: str, args: Sequence[str], overrides: Mapping[str, str],
-                      module_dir: str = ".") -> subprocess.CompletedProcess:
+    def run(self, image: str, args: Sequence[str], overrides: Mapping[str, str], module_dir: str,
+            describe: str, on_poll=None) -> subprocess.CompletedProcess:
+        """One ``go build`` in the warm container: (exit code, Go's output)."""
         from docker.errors import APIError, DockerException
 
-        if self.closed:
-            raise _Cancelled()
-        spec = container_spec(self.plan, self.settings, image, args, overrides, self.labels(image), module_dir)
-        try:
-            container = self.client.containers.create(**spec)
-        except APIError as exc:
-            raise DockerError(
-                f"cannot create a build container from {image}: {_explain(exc)}",
-                hint="check [docker] network and cache_dir in gbl.toml, and that the image is a "
-                "golang image with `go` on its PATH",
-            ) from None
-        except DockerException as exc:
-            raise DockerError(f"the Docker daemon failed while creating a container: {exc}") from None
+        environment = exec_environment(self.plan, self.settings, overrides)
+        workdir = str(PurePosixPath(CONTAINER_SRC, module_dir))
+        exec_dir = self.plan.project_dir / EXEC_DIR
+        for attempt in (1, 2):
+            container = self.container(image, renew=attempt == 2)
+            try:
+                run = warm.Exec(self.client, container, exec_dir, args, environment, workdir)
+                break
+            except (APIError, DockerException) as exc:
+                # Gone since it was found (it stopped when idle, or `gbl docker stop`): start anew.
+                if attempt == 2:
+                    raise DockerError(f"cannot run `go build` in the build container from {image}: "
+                                      f"{_explain(exc)}",
+                                      hint="run the build again; `gbl docker stop` removes the warm "
+                                           "container") from None
         with self._lock:
-            self._containers[container.id] = container
+            self._live[run.id] = run
             closed = self._closed
         if closed:
-            self._remove(container)
-            raise _Cancelled()
+            run.kill()
         try:
             self.emit("build", f"go {' '.join(args)} in {image} ({container.short_id})")
-            try:
-                container.start()
-            except APIError as exc:
-                if self.closed:
-                    raise _Cancelled() from None
-                raise DockerError(
-                    f"cannot start the build container from {image}: {_explain(exc)}",
-                    hint="the image must have `go` on its PATH (the official golang images do)",
-                ) from None
-            status = container.wait(timeout=None)
-            if self.closed:
-                raise _Cancelled()
-            stdout = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
-            stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
-        except (_Cancelled, DockerError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - requests / docker errors mid-build
-            if self.closed:
-                raise _Cancelled() from None
-            raise DockerError(f"the Docker daemon failed during a build in {image}: {exc}") from None
+            code, stdout, stderr = warm.wait(run, describe=describe, cancelled=lambda: self._closed,
+                                             on_poll=on_poll, waiting=lambda text: self.emit("waiting", text),
+                                             poll=LINK_POLL_S)
         finally:
-            self._remove(container)
-        code = int(status.get("StatusCode", 1))
-        error = (status.get("Error") or {}).get("Message") if isinstance(status.get("Error"), dict) else None
-        if error:
-            stderr += f"\n{error}"
+            with self._lock:
+                self._live.pop(run.id, None)
+            run.cleanup()
+        if self._closed:
+            raise _Cancelled()
         for line in stderr.splitlines():
             if line.startswith(_DOWNLOADING):
                 with self._lock:

@@ -165,34 +165,50 @@ def run_call(
 
 
 class _LinkWatch:
-    """Reports each output whose build ID changed once it held still for one poll."""
+    """Reports each output whose build ID changed once it held still for one poll.
+
+    Cheap enough to run every LINK_POLL_S for the whole build: the output directory's mtime
+    changes whenever Go puts a binary in it (a rename, or a file created anew), so while it holds
+    still and nothing is settling, a poll is one ``stat``.  Reports are provisional anyway: the
+    final build IDs confirm them.
+    """
 
     def __init__(self, call: GoBuildCall, before: Mapping[Function, str | None], on_linked):
         self.call, self.before, self.on_linked = call, before, on_linked
+        self.dir = str(call.out_dir)
+        self.todo = {fn: str(call.binary(fn)) for fn in call.functions}  # not reported yet
         self.seen: dict[Function, tuple] = {}  # the output's (size, mtime, inode) at the last poll
         self.checked: dict[Function, tuple] = {}  # the key whose build ID was last read
-        self.reported: set[Function] = set()
+        self.dir_key: int | None = None
+        self.settling = False  # an output changed at the last poll: look again
 
     def look(self) -> None:
-        for fn in self.call.functions:
-            path = self.call.binary(fn)
+        try:
+            dir_key = os.stat(self.dir).st_mtime_ns
+        except OSError:
+            return
+        if dir_key == self.dir_key and not self.settling:
+            return
+        self.dir_key, self.settling = dir_key, False
+        for fn, path in list(self.todo.items()):
             key = _stat_key(path)
-            if fn in self.reported or key is None:
+            if key is None:
                 continue
             if self.seen.get(fn) != key:
                 self.seen[fn] = key  # new or still changing: look again at the next poll
+                self.settling = True
                 continue
             if self.checked.get(fn) == key:
                 continue
             self.checked[fn] = key
             if binary_identity(path) != self.before[fn]:
-                self.reported.add(fn)
-                self.on_linked(Built(fn, path, True))
+                del self.todo[fn]
+                self.on_linked(Built(fn, Path(path), True))
 
 
-def _stat_key(path: Path) -> tuple | None:
+def _stat_key(path: str) -> tuple | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return (st.st_size, st.st_mtime_ns, st.st_ino)

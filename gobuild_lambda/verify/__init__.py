@@ -30,7 +30,7 @@ from .zipchecks import zip_checks
 from .zipread import Unreadable, read_archive
 
 __all__ = ["PASS", "WARN", "FAIL", "Check", "Verdict", "Target", "DIST_DIR", "verify_zip",
-           "verify_bytes", "collect_targets"]
+           "verify_bytes", "verify_fresh", "collect_targets"]
 
 _MMAP_THRESHOLD = 64 * 1024 * 1024  # read smaller files whole, map bigger ones
 
@@ -84,9 +84,21 @@ def verify_bytes(data: bytes, name: str, *, arch: str | None = None,
     return _verify(bytes(data), Path(name), arch, runtime)
 
 
-def _verify(data, path: Path, arch: str | None, runtime: str) -> Verdict:
+def verify_fresh(data: bytes, path: Path, known, *, arch: str | None = None,
+                 runtime: str = DEFAULT_RUNTIME) -> Verdict:
+    """The verdict of a zip gbl has just written (``data``, its bytes, at ``path``), from what
+    packaging knows: ``known`` maps each entry's name to (the CRC-32 it computed, the bytes it
+    compressed).  The same checks, ids, messages and facts as :func:`verify_zip` of that file;
+    only the entries' data is not inflated again (every header is still read from ``data``).
+    ``gbl verify`` and every zip gbl did not just write take :func:`verify_zip`'s full re-read.
+    """
+    check_args(arch, runtime)
+    return _verify(data, Path(path), arch, runtime, known)
+
+
+def _verify(data, path: Path, arch: str | None, runtime: str, known=None) -> Verdict:
     try:
-        z = read_archive(data)
+        z = read_archive(data, known)
     except Unreadable as exc:
         return unreadable_verdict(path, f"{path.name}: {exc.message}", exc.fix)
     n = len(z.entries)

@@ -186,19 +186,26 @@ class Archive:
         return None, f"{q(chain[0])}: too many levels of symbolic links", chain
 
 
-def read_archive(data) -> Archive:
-    """Parse ``data`` and read every entry; raises ``Unreadable`` when it is not a zip at all."""
+def read_archive(data, known: Mapping[str, tuple[int, bytes]] | None = None) -> Archive:
+    """Parse ``data`` and read every entry; raises ``Unreadable`` when it is not a zip at all.
+
+    ``known``: what the writer of a zip gbl just made knows of each entry, by name: (the CRC-32
+    it computed, the bytes it compressed).  An entry whose directory record and local header
+    agree with those (same CRC, same size) is taken as those bytes rather than inflated again;
+    everything else is read as for any zip.
+    """
     entries, cd_start = read_directory(data)
     by_key: dict[str, Entry] = {}
     for e in entries:
         by_key[e.key] = e
     members = {e.index: locate(data, e, cd_start) for e in entries}
-    findings = _read_entries(data, entries, members)
+    findings = _read_entries(data, entries, members, known or {})
     return Archive(data, len(data), tuple(entries), by_key, members,
                    tuple(sorted(by_key)), findings)
 
 
-def _read_entries(data, entries: list[Entry], members: Mapping[int, Member]) -> Findings:
+def _read_entries(data, entries: list[Entry], members: Mapping[int, Member],
+                  known: Mapping[str, tuple[int, bytes]]) -> Findings:
     """Every finding about the entries, in one order: why an entry is unreadable is the first of
     an unsupported method, a bomb, a disagreeing header, data that does not inflate."""
     unreadable: dict[int, str] = {}
@@ -227,7 +234,11 @@ def _read_entries(data, entries: list[Entry], members: Mapping[int, Member]) -> 
         # Keep what the program checks will read: bootstrap, links, and executables (which a
         # bootstrap script may exec); the zip is under the size limit, so this is bounded.
         need = e.key == BOOTSTRAP or e.is_symlink or bool((e.unix_mode or 0) & 0o111)
-        got, problem = read_member(data, m, keep=need)
+        crc, content = known.get(e.name, (None, None))
+        if content is not None and crc == e.crc and len(content) == e.usize:
+            got, problem = (content if need else None), ""  # what gbl itself just compressed
+        else:
+            got, problem = read_member(data, m, keep=need)
         if problem:
             problems.append(problem)
             unreadable[e.index] = problem
