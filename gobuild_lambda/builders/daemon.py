@@ -17,10 +17,21 @@ from ..errors import DockerError
 _API_TIMEOUT_S = 300  # per API call; a build is waited for on the host (warm.wait), never by one
 
 
-def _home(env):
-    from .docker import _home as home
+def _home(env: Mapping[str, str]) -> Path:
+    import os
 
-    return home(env)
+    for key in ("HOME", "USERPROFILE"):
+        if env.get(key):
+            return Path(env[key])
+    try:
+        import pwd
+
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except (ImportError, KeyError, AttributeError):
+        raise DockerError(
+            "cannot tell the home directory: HOME is not set",
+            hint="set HOME, or set [docker] cache_dir in gbl.toml",
+        ) from None
 
 
 @dataclass(frozen=True)

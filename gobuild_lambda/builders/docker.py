@@ -45,7 +45,7 @@ from .runner import LINK_POLL_S, binary_identity
 from .warm import CONTAINER_EXEC, CONTAINER_WARM, DEFAULT_IDLE_TIMEOUT_S, EXEC_DIR, LABEL_IDLE, LABEL_KEY, LABEL_WARM
 
 # Where things are inside the build container (always POSIX paths, whatever the host OS).
-CONTAINER_SRC = "/src"
+from .warm import CONTAINER_SRC  # noqa: E402 - the project, mounted read-only
 CONTAINER_BUILD = f"{CONTAINER_SRC}/{BUILD_DIR.as_posix()}"
 CONTAINER_HOME = "/gbl/home"  # a tmpfs: nothing in it outlives the container
 CONTAINER_GOMODCACHE = "/gbl/cache/mod"
@@ -65,10 +65,8 @@ PASS_THROUGH = (
     "GOAMD64", "GOARM64", "GOEXPERIMENT", "GOAUTH", "GOVCS",
 )
 # Labels on every container gbl starts: `docker ps -a --filter label=gbl.managed=1` finds them.
-LABEL_MANAGED = "gbl.managed"
-LABEL_PROJECT = "gbl.project"
+from .warm import LABEL_IMAGE, LABEL_MANAGED, LABEL_PROJECT  # noqa: E402 - defined with the warm container
 LABEL_RUN = "gbl.run"
-LABEL_IMAGE = "gbl.image"
 # Docker Desktop for Mac exposes the host's SSH agent to containers at this fixed path.
 _DOCKER_DESKTOP_MAC_SSH = "/run/host-services/ssh-auth.sock"
 _TOOLCHAIN = re.compile(r"^go(\d+(?:\.\d+)*(?:(?:rc|beta)\d+)?)")
@@ -271,19 +269,7 @@ def _netrc_path(env: Mapping[str, str], platform: str) -> Path:
     return home / ".netrc"
 
 
-def _home(env: Mapping[str, str]) -> Path:
-    for key in ("HOME", "USERPROFILE"):
-        if env.get(key):
-            return Path(env[key])
-    try:
-        import pwd
-
-        return Path(pwd.getpwuid(os.getuid()).pw_dir)
-    except (ImportError, KeyError, AttributeError):
-        raise DockerError(
-            "cannot tell the home directory: HOME is not set",
-            hint="set HOME, or set [docker] cache_dir in gbl.toml",
-        ) from None
+from .daemon import _home  # noqa: E402,F401 - where the daemon code finds ~/.docker too
 
 
 def _expand(value: str, env: Mapping[str, str]) -> Path:

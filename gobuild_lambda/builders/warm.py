@@ -31,6 +31,12 @@ from typing import Callable, Mapping, Sequence
 
 from ..errors import DockerError
 
+# Labels on every container gbl starts: `docker ps -a --filter label=gbl.managed=1` finds them.
+LABEL_MANAGED = "gbl.managed"
+LABEL_PROJECT = "gbl.project"
+LABEL_IMAGE = "gbl.image"
+CONTAINER_SRC = "/src"  # the project, mounted read-only
+
 CONTAINER_WARM = "/gbl/warm"  # the helper's source, read-only
 CONTAINER_EXEC = "/gbl/exec"  # each build's output and exit code, read by gbl on the host
 HELPER = "/tmp/gbl-warm"  # the helper's binary, copied there by its idle process
@@ -284,7 +290,6 @@ def ensure(client, spec: dict, key: str, lock_path: Path, emit: Callable[[str, s
            waiting: Callable[[str], None]):
     """This key's running, ready warm container: found, or created and started now."""
     from ..fsutil import DirLock
-    from .docker import LABEL_IMAGE, LABEL_MANAGED, LABEL_PROJECT
 
     labels = spec["labels"]
     with DirLock(lock_path, what="the warm build container", timeout=600,
@@ -458,7 +463,7 @@ def wait(run: Exec, *, describe: str, cancelled: Callable[[], bool], on_poll, wa
 
 def stop(env: Mapping[str, str], project_dir: Path | None = None) -> int:
     """Remove the warm containers of ``project_dir`` (every project's when None): how many."""
-    from .docker import LABEL_MANAGED, LABEL_PROJECT, connect
+    from .daemon import connect
 
     client = connect(env)
     try:
@@ -474,6 +479,4 @@ def stop(env: Mapping[str, str], project_dir: Path | None = None) -> int:
 
 
 def container_workdir(module_dir: str) -> str:
-    from .docker import CONTAINER_SRC
-
     return str(PurePosixPath(CONTAINER_SRC, module_dir))
