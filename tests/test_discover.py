@@ -252,11 +252,11 @@ def test_docker_build_calls_run_in_the_module_directory_with_the_workspace(proje
         settings = docker_build.resolve_settings(plan, env, platform="linux")
         call = builder.plan_calls([plan.function(fn)], plan.project_dir, jobs=1)[0]
         assert call.cwd == root.resolve() / workdir[len("/src/"):]
-        args = docker_build.container_args(call.args, plan.project_dir / ".gbl" / "build")
-        spec = docker_build.container_spec(plan, settings, "golang:1.26", args, dict(call.env), {},
-                                           plan.function(fn).module_dir)
-        assert spec["working_dir"] == workdir
-        assert spec["environment"]["GOWORK"] == gowork
+        # the warm container runs each `go build` by exec, in this directory with this environment
+        from gobuild_lambda.builders import warm
+
+        assert warm.container_workdir(plan.function(fn).module_dir) == workdir
+        assert docker_build.exec_environment(plan, settings, dict(call.env))["GOWORK"] == gowork
 
 
 def test_cloudformation_json_template_with_local_code_and_s3_code(project):

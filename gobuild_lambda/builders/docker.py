@@ -649,7 +649,7 @@ class _Session:
         from docker.errors import APIError, DockerException
 
         environment = exec_environment(self.plan, self.settings, overrides)
-        workdir = str(PurePosixPath(CONTAINER_SRC, module_dir))
+        workdir = warm.container_workdir(module_dir)  # the function's module
         exec_dir = self.plan.project_dir / EXEC_DIR
         for attempt in (1, 2):
             container = self.container(image, renew=attempt == 2)
