@@ -935,6 +935,24 @@ def _install_signal_handlers() -> None:
     for name in ("SIGINT", "SIGTERM"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _stop)
+    sys.unraisablehook = _quiet_interrupts(sys.unraisablehook)
+
+
+def _quiet_interrupts(previous):
+    """An unraisable-exception hook that drops a KeyboardInterrupt and passes the rest on.
+
+    Python runs the handler above wherever the main thread is, including places whose exceptions
+    it cannot raise (an at-fork hook while ``subprocess`` forks, a ``__del__``): it prints
+    "Exception ignored in ..." with a traceback and carries on.  Nothing is lost by dropping that
+    one: ``children.interrupt_all`` has already signalled every child and refuses every new one
+    (the next ``spawn`` raises ``children.Stopped``), so the run still ends as interrupted.
+    """
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            return
+        previous(unraisable)
+
+    return hook
 
 
 def _print_error(exc: errors.GblError) -> None:

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Mapping, Sequence
 
+from . import children
 from .errors import GblError, ToolMissing, UsageError
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -148,19 +149,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _die_with_parent(parent_pid: int):
-    """preexec_fn: on Linux, SIGTERM this child when gbl dies (even by SIGKILL)."""
-    def hook() -> None:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent_pid:  # gbl died before prctl took effect
-            os._exit(1)
-    return hook
 
 
 def _launcher() -> list[str]:
@@ -265,11 +253,11 @@ class Emulator:
         )
 
     def _spawn(self, argv: list[str]) -> None:
-        linux = sys.platform.startswith("linux")
-        self._proc = subprocess.Popen(
-            argv, cwd=self.task_dir, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-            preexec_fn=_die_with_parent(os.getpid()) if linux else None,
+        # Its own process group, SIGTERMed by Linux when gbl dies (even by SIGKILL); refused
+        # once gbl is stopping.
+        self._proc = children.spawn(
+            argv, death_signal=signal.SIGTERM, cwd=self.task_dir, env=self.env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         self._threads = [
             threading.Thread(target=self._pump, args=(self._proc.stdout, self._function_line), daemon=True),

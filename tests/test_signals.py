@@ -388,3 +388,30 @@ def test_packaging_worker_exits_when_its_parent_is_killed(tmp_path, death_signal
         if proc.poll() is None:
             proc.kill()
     assert_none_left(mark)
+
+
+def test_signal_inside_an_at_fork_hook_still_stops_without_traceback(tmp_path):
+    """A signal handled while `subprocess` forks runs gbl's handler inside an at-fork hook (logging
+    registers one), where Python cannot raise: it prints "Exception ignored in ..." with a
+    traceback and goes on.  The run must still stop (the child just started is stopped, nothing
+    new starts) and say nothing of it."""
+    script = (
+        "import os, signal\n"
+        "from gobuild_lambda import children, cli\n"
+        "cli._install_signal_handlers()\n"
+        "def before():\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    for _ in range(10000):  # the Python-level handler runs here, inside the hook\n"
+        "        pass\n"
+        "os.register_at_fork(before=before)\n"
+        "try:\n"
+        "    proc = children.spawn(['sleep', '60'])\n"
+        "except children.Stopped:\n"
+        "    print('stopped', children.live())\n"
+        "else:\n"
+        "    print('not stopped', proc.pid)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "stopped []", done.stdout
+    assert done.stderr == "", done.stderr
