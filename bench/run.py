@@ -524,17 +524,17 @@ def targets(t: dict, key: str = "wall") -> list[tuple[str, str, float | None, fl
         rows.append((name, what, ratio, limit, None if ratio is None else ratio <= limit))
 
     add("cold gbl ≤ 0.75× (a) legacy", "cold", _r(w("cold", "gbl"), w("cold", "legacy")), 0.75)
-    add("cold gbl ≤ 1.10× bare go build", "cold", _r(w("cold", "gbl"), w("cold", "go")), 1.10)
+    add("cold gbl ≤ 1.15× bare go build (wall and CPU)", "cold", _r(w("cold", "gbl"), w("cold", "go")), 1.15)
     add("no-op gbl ≤ 3× no-op go build", "noop", _r(w("noop", "gbl"), w("noop", "go")), 3.0)
     add("no-op gbl ≤ 0.15× (b) per-function no-op", "noop", _r(w("noop", "gbl"), w("noop", "perfn")), 0.15)
     add("packaging gbl ≤ 0.15× zip -X -9 per function", "packaging",
         _r(w("packaging", "gbl"), w("packaging", "zip9")), 0.15)
     add("gbl zips ≤ zip -9's (total bytes)", "packaging",
         _r(w("packaging", "gbl", "zip_bytes"), w("packaging", "zip9", "zip_bytes")), 1.0)
-    add("warm gbl --docker ≤ 1.3× warm local (no-op)", "docker noop",
-        _r(w("docker noop", "gbl"), w("local noop", "gbl")), 1.3)
-    add("warm gbl --docker ≤ 1.3× warm local (one function)", "docker one-function",
-        _r(w("docker one-function", "gbl"), w("local one-function", "gbl")), 1.3)
+    add("warm gbl --docker ≤ 1.5× warm local (no-op)", "docker noop",
+        _r(w("docker noop", "gbl"), w("local noop", "gbl")), 1.5)
+    add("warm gbl --docker ≤ 1.5× warm local (one function)", "docker one-function",
+        _r(w("docker one-function", "gbl"), w("local one-function", "gbl")), 1.5)
     rss = max((v.get("rss_mib", 0) for sc in t.values() for k, v in sc.items() if k == "gbl"), default=None)
     add("peak RSS of the gbl process ≤ 150 MB", "all gbl runs", rss and rss * 1.048576 / 150, 1.0)
     return rows
@@ -591,11 +591,14 @@ def render(meta: dict, t: dict) -> str:
         lines.append(f"| {sc} | {cell('gbl')} | {cell('go')} | {cell('legacy')} | {cell('perfn')} | "
                      f"{cell('zip9')} | {ratio('go')} | {ratio('legacy')} | {ratio('perfn')} | {ratio('zip9')} |")
     lines += ["", "## Targets", "",
-              "Ratios of the medians, of wall time and of CPU time; \"met\" judges the wall-time ratio.", "",
+              "Ratios of the medians, of wall time and of CPU time; \"met\" judges the wall-time ratio "
+              "(both ratios where the target names them).", "",
               "| target | measured (wall) | measured (CPU) | limit | met |", "|---|---:|---:|---:|---|"]
     cpu_rows = {name: ratio for name, _w, ratio, _l, _m in targets(t, key="cpu")}
     for name, _what, ratio, limit, met in targets(t):
         cr = cpu_rows.get(name)
+        if "wall and CPU" in name and met and cr is not None:
+            met = cr <= limit
         lines.append(f"| {name} | {fmt(ratio, '×')} | {fmt(cr, '×') if 'RSS' not in name and 'bytes' not in name else '–'} "
                      f"| {limit:.2f}× | {'–' if met is None else ('yes' if met else '**no**')} |")
     lines += ["", "## What gbl rebuilt", ""]
