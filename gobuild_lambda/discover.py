@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .errors import ConfigError, UsageError
 from .lambda_facts import AWS_LAMBDA_GO as LAMBDA_GO
-from .lambda_facts import GO1X, GOARCH_OF_LAMBDA, lambda_go_too_old
+from .lambda_facts import GO1X, GOARCH_OF_LAMBDA, lambda_go_requirement, lambda_go_too_old
 
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
 SAM_FUNCTION = "AWS::Serverless::Function"
@@ -361,38 +361,11 @@ def workspace_above(module_dir: Path) -> Path | None:
 
 
 def old_lambda_go(go_mod: Path) -> str:
-    """The aws-lambda-go version go.mod requires when it is older than v1.18.0, else "".
-
-    The version a ``replace`` swaps in counts, as Go builds with it.  (migrate.py has the same
-    reading for its warning; this copy keeps `gbl build` from importing migrate and ruamel.)
-    """
+    """The aws-lambda-go version go.mod requires (or a ``replace`` swaps in) when it is older than
+    v1.18.0, else ""."""
     try:
         text = go_mod.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return ""
-    required = replaced = ""
-    block = None
-    for raw in text.splitlines():
-        words = raw.split("//", 1)[0].split()
-        if not words:
-            continue
-        if block is not None:
-            if words == [")"]:
-                block = None
-                continue
-            verb = block
-        elif words[0] in ("require", "replace"):
-            verb, words = words[0], words[1:]
-            if words == ["("]:
-                block = verb
-                continue
-        else:
-            continue
-        if verb == "require" and len(words) >= 2 and words[0] == LAMBDA_GO:
-            required = words[1]
-        elif verb == "replace" and words and words[0] == LAMBDA_GO and "=>" in words:
-            right = words[words.index("=>") + 1:]
-            if len(right) == 2 and right[1].startswith("v"):
-                replaced = right[1]
-    version = replaced or required if required else ""
-    return version if version and lambda_go_too_old(version) else ""
+    found = lambda_go_requirement(text)
+    return found[0] if found and lambda_go_too_old(found[0]) else ""

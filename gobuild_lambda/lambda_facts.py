@@ -82,3 +82,45 @@ def lambda_go_too_old(version: str) -> bool:
     (``semver`` is None: the caller says it cannot tell)."""
     parsed = semver(version)
     return parsed is not None and parsed < AWS_LAMBDA_GO_MIN + (1,)
+
+
+def lambda_go_requirement(go_mod_text: str) -> tuple[str, int] | None:
+    """(version, 1-based line) of aws-lambda-go in go.mod's text: its require line, or the version
+    a replace directive swaps in (Go builds with that one).  None when go.mod does not require it.
+    The one reading of it: `gbl build` refuses, `gbl migrate` warns."""
+    required: tuple[str, int] | None = None
+    replaced: tuple[str, int] | None = None
+    block = None
+    for number, raw in enumerate(go_mod_text.splitlines(), 1):
+        words = raw.split("//", 1)[0].split()
+        if not words:
+            continue
+        if block is not None:
+            if words == [")"]:
+                block = None
+                continue
+            verb = block
+        else:
+            if words[0] not in ("require", "replace"):
+                continue
+            verb, words = words[0], words[1:]
+            if words == ["("]:
+                block = verb
+                continue
+        if verb == "require" and len(words) >= 2 and words[0] == AWS_LAMBDA_GO:
+            required = (words[1], number)
+        elif verb == "replace":
+            replaced = _replacement(words, number) or replaced
+    if required is None:
+        return None
+    return replaced or required
+
+
+def _replacement(words: list[str], number: int) -> tuple[str, int] | None:
+    # replace github.com/aws/aws-lambda-go [vX] => other/module vY   (a local path has no version)
+    if not words or words[0] != AWS_LAMBDA_GO or "=>" not in words:
+        return None
+    right = words[words.index("=>") + 1:]
+    if len(right) == 2 and right[1].startswith("v"):
+        return (right[1], number)
+    return None
