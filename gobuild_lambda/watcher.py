@@ -50,7 +50,8 @@ from .planner import Function
 
 DEFAULT_PORT = 9000
 DEFAULT_CONCURRENCY = 4
-DEBOUNCE_MS = 400  # watchfiles groups the changes of a burst of saves this long at most
+DEBOUNCE_MS = 600  # watchfiles groups the changes of a burst of saves this long at most...
+QUIET_MS = 150  # ...yielding them once no file has changed for this long (a busy machine stalls)
 WATCHED_NAMES = {"go.mod", "go.sum", "go.work", "go.work.sum", "gbl.toml"}
 IGNORED_DIRS = {"dist", ".gbl", "vendor", "testdata", ".git", ".hg", ".svn", ".jj", "node_modules"}
 LOG_TAIL_LINES = 200
@@ -370,7 +371,7 @@ def _watch_loop(root: Path, build: "_Builder", stop: threading.Event | None) -> 
 
     out_dir = (root / "dist").resolve()
     for changes in watchfiles.watch(root, watch_filter=lambda _c, p: relevant(p, root, out_dir),
-                                    debounce=DEBOUNCE_MS, stop_event=stop, raise_interrupt=True):
+                                    debounce=DEBOUNCE_MS, step=QUIET_MS, stop_event=stop, raise_interrupt=True):
         files = sorted({os.path.relpath(p, root) for _c, p in changes})
         build(", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else ""))
 

@@ -28,7 +28,7 @@ from conftest import FIXTURES, SAMPLE, copy_project, run_gbl
 from gobuild_lambda import errors
 from gobuild_lambda.devserver import url_event, url_response
 from gobuild_lambda.emulator import TEMP_PREFIX, descendants
-from gobuild_lambda.watcher import relevant
+from gobuild_lambda.watcher import _watch_loop, relevant
 
 START_S = 300  # the first build and the server coming up (a cold Go cache builds everything)
 
@@ -360,3 +360,33 @@ def test_what_a_change_rebuilds(tmp_path):
                     "cmd/api/.#main.go", "cmd/api/testdata/x.go"):
         assert not relevant(str(root / ignored), root, out), ignored
     assert not relevant("/elsewhere/x.go", root, out)
+
+
+def test_a_burst_of_saves_is_one_rebuild(tmp_path):
+    """Saving five files at once (an editor's "save all", gofmt on save) rebuilds once, naming
+    them all; a later save rebuilds again; files gbl does not build from rebuild nothing."""
+    root = tmp_path
+    (root / "cmd" / "api").mkdir(parents=True)
+    builds: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+    loop = threading.Thread(target=_watch_loop, args=(root, builds.put, stop), daemon=True)
+    loop.start()
+    try:
+        time.sleep(1.0)  # the watcher is up
+        for i in range(5):
+            (root / "cmd" / "api" / f"f{i}.go").write_text(f"package main // {i}\n")
+        why = builds.get(timeout=30)
+        assert why == ", ".join(f"cmd/api/f{i}.go" for i in range(5))
+        (root / "README.md").write_text("not Go\n")
+        (root / "dist").mkdir()
+        (root / "dist" / "api.zip").write_bytes(b"PK")
+        time.sleep(2.0)  # well past the debounce: nothing more came
+        assert builds.empty(), builds.get_nowait()
+        (root / "cmd" / "api" / "f0.go").write_text("package main // again\n")
+        assert builds.get(timeout=30) == "cmd/api/f0.go"
+        time.sleep(2.0)
+        assert builds.empty(), builds.get_nowait()
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+    assert not loop.is_alive()
