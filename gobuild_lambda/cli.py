@@ -220,6 +220,7 @@ def build_cmd(
     from .pipeline import build
 
     shard_kn = _parse_shard(shard) if shard else None
+    arch = _check_arch(arch)  # refused before the progress display starts
 
     err = _stderr()
     # stderr: a progress display on a terminal, plain lines (at least every 10 s) in a CI log
@@ -229,7 +230,7 @@ def build_cmd(
     try:
         with BuildProgress(err, live=err.is_terminal) as on_event:
             report = build(
-                project, names=names or (), arch=_check_arch(arch), out_dir=out, jobs=jobs,
+                project, names=names or (), arch=arch, out_dir=out, jobs=jobs,
                 builder="docker" if docker or image else None, image=image, shard=shard_kn, on_event=on_event,
             )
     except (errors.BuildFailed, errors.VerifyFailed) as exc:
@@ -862,32 +863,58 @@ def _print_deploy(report, as_json: bool) -> None:
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point: run the app and map every expected error to its exit code.
 
-    Typer runs in standalone mode, so its own parser errors (unknown option, missing argument)
-    print the usage and exit 2 (= EXIT_USAGE) without gbl touching click, which typer >= 0.26
-    vendors.  gbl's errors propagate out of the app and are mapped here.
+    The app runs outside typer's standalone mode, so the argument parser's own errors (an unknown
+    option, a missing argument, ``-j 0``) reach this function too: shown as typer shows them
+    (usage and message on stderr), plus, with ``--json`` on a command that takes it, the failure
+    document on stdout; exit 2.  gbl's errors propagate out of the app and are mapped here.
     """
     _tolerant_streams()
     cwd = os.getcwd()  # -C DIR changes directory (as go -C does); back when the command ends
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         _install_signal_handlers()
-        app(args=args, prog_name="gbl", standalone_mode=True)
+        code = app(args=args, prog_name="gbl", standalone_mode=False)
     except SystemExit as exc:
-        if exc.code == errors.EXIT_INTERRUPTED:  # typer's standalone mode: Ctrl-C exits 130
+        if exc.code == errors.EXIT_INTERRUPTED:
             _interrupted()
         raise
     except KeyboardInterrupt:
         _interrupted()
+    except typer.Abort:  # typer's own "abort" (an EOF at a prompt): as its standalone mode does
+        typer.echo("Aborted!", err=True)
+        sys.exit(errors.EXIT_INTERNAL)
+    except typer.TyperException as exc:  # the argument parser's (click's) errors: usage, exit 2
+        exc.show()
+        _print_json_failure(args, _usage_error(exc))
+        sys.exit(errors.EXIT_USAGE)
     except errors.GblError as exc:
         _print_error(exc)
-        if "--json" in args:  # one object on stdout, carrying the error: scripts never parse text
-            from .cliout import command_of, error_document, print_json
-
-            print_json(error_document(command_of(args), exc, getattr(exc, "json_body", None)))
+        _print_json_failure(args, exc)
         sys.exit(exc.exit_code)
     finally:
         os.chdir(cwd)
-    sys.exit(errors.EXIT_OK)
+    if code == errors.EXIT_INTERRUPTED:  # outside standalone mode typer returns Ctrl-C's 130
+        _interrupted()
+    sys.exit(code if isinstance(code, int) else errors.EXIT_OK)
+
+
+def _print_json_failure(args: List[str], exc: errors.GblError) -> None:
+    """With --json on a command that takes it: one object on stdout, carrying the error (scripts
+    never parse text)."""
+    from .cliout import error_document, json_command, print_json
+
+    command = json_command(args)
+    if command is not None:
+        print_json(error_document(command, exc, getattr(exc, "json_body", None)))
+
+
+def _usage_error(exc) -> errors.UsageError:
+    """The argument parser's error as gbl's: its message, and the hint it printed."""
+    ctx = getattr(exc, "ctx", None)
+    hint = None
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        hint = f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help."
+    return errors.UsageError(exc.format_message(), hint=hint)
 
 
 def _tolerant_streams() -> None:
