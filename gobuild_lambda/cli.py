@@ -552,6 +552,10 @@ def invoke_cmd(
     from . import invoker
 
     if list_examples:
+        if as_json:
+            _emit("invoke", {"ok": True, "examples": [
+                {"kind": ex.kind, "description": ex.description} for ex in invoker.examples()]})
+            return
         for ex in invoker.examples():
             typer.echo(f"{ex.kind:<22} {ex.description}")
         return

@@ -173,3 +173,11 @@ def test_usage_error_of_a_command_without_json_prints_no_document(tmp_path):
     for args in (["watch", "--json"], ["docker", "stop", "--json"], ["nosuchcommand", "--json"]):
         proc = run_gbl(*args, cwd=tmp_path)
         assert proc.returncode == 2 and proc.stdout == "" and "Error:" in proc.stderr, args
+
+
+def test_invoke_list_examples(tmp_path):
+    """The example events as one document: each kind --example takes and what the listing says."""
+    text = run_gbl("invoke", "--list-examples", cwd=tmp_path)
+    doc = checked(run_gbl("invoke", "--list-examples", "--json", cwd=tmp_path), "invoke", ok=True)
+    assert [f"{e['kind']:<22} {e['description']}" for e in doc["examples"]] == text.stdout.splitlines()
+    assert {"apigw-http", "sqs"} <= {e["kind"] for e in doc["examples"]} and all(e["description"] for e in doc["examples"])
