@@ -16,7 +16,7 @@ from typing import List, Optional
 import typer
 
 from . import errors
-from .lambda_facts import ARCHES, DEFAULT_RUNTIME, RUNTIMES
+from .lambda_facts import ARCH_ALIASES, ARCH_SPELLINGS, DEFAULT_RUNTIME, RUNTIMES
 
 app = typer.Typer(
     add_completion=False,
@@ -103,17 +103,14 @@ def _fail_with(exc: errors.GblError, body: dict) -> errors.GblError:
     return exc
 
 
-# Lambda's spelling of an architecture -> Go's (what gbl.toml, the manifest and GOARCH use).
-_ARCH_ALIASES = {"amd64": "amd64", "x86_64": "amd64", "arm64": "arm64"}
-
-
 def _check_arch(arch: Optional[str]) -> Optional[str]:
+    """``--arch`` as GOARCH: Go's spelling or Lambda's (lambda_facts.ARCH_ALIASES, as gbl.toml)."""
     if arch is None:
         return None
-    if arch not in _ARCH_ALIASES:
-        raise errors.UsageError(f"--arch must be amd64 or arm64 (or Lambda's x86_64, for amd64), got {arch!r}",
+    if arch not in ARCH_ALIASES:
+        raise errors.UsageError(f"--arch must be {ARCH_SPELLINGS}, got {arch!r}",
                                 hint="Go says amd64 where Lambda says x86_64; arm64 is Graviton")
-    return _ARCH_ALIASES[arch]
+    return ARCH_ALIASES[arch]
 
 
 # ---------------------------------------------------------------------------------------- plan
