@@ -82,6 +82,7 @@ def test_verify_zip_and_manifest_merge_take_dash_C(built):
 
     proc = run_gbl("manifest", "merge", "-C", "proj", "rel", "-o", "merged", cwd=cwd)
     assert proc.returncode == 0, proc.stderr
+    assert f"wrote {(proj / 'merged' / 'manifest.json').resolve()}" in proc.stdout  # the path it used
     assert (proj / "merged" / "manifest.json").is_file() and not (cwd / "merged").exists()
 
 
