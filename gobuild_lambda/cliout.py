@@ -1,6 +1,6 @@
 """The CLI's output: consoles, build progress, result tables and the ``--json`` documents.
 
-Part of the CLI (only ``cli.py`` and this module print): the library never imports it.  Results
+Part of the CLI (only ``cli/`` and this module print): the library never imports it.  Results
 go to stdout, progress to stderr.  Every ``--json`` document is one object with ``version`` and
 ``command``; a failure's document also carries ``ok: false``, ``error`` and ``exit_code``
 (docs/json.md, docs/schemas/).
