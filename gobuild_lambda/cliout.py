@@ -1,6 +1,6 @@
 """The CLI's output: consoles, build progress, result tables and the ``--json`` documents.
 
-Part of the CLI (only ``cli.py`` and this module print): the library never imports it.  Results
+Part of the CLI (only ``cli/`` and this module print): the library never imports it.  Results
 go to stdout, progress to stderr.  Every ``--json`` document is one object with ``version`` and
 ``command``; a failure's document also carries ``ok: false``, ``error`` and ``exit_code``
 (docs/json.md, docs/schemas/).
@@ -98,6 +98,10 @@ def error_document(command: str, exc, body: dict | None = None) -> dict:
     return doc
 
 
+# The commands that take --json (docs/json.md), as command_of names them.
+JSON_COMMANDS = ("plan", "build", "verify", "zip", "migrate", "init", "manifest merge", "invoke", "diff", "deploy")
+
+
 def command_of(argv: list[str]) -> str:
     """The command a command line runs (``build``, ``manifest merge``), for error documents."""
     words = [a for a in argv if not a.startswith("-")]
@@ -108,6 +112,13 @@ def command_of(argv: list[str]) -> str:
                 return f"manifest {words[i + 1]}"
             return w
     return ""
+
+
+def json_command(argv: list[str]) -> str | None:
+    """The command whose --json document a failure of this command line prints: the command it
+    runs, when ``--json`` is among the arguments and that command takes it; else None."""
+    command = command_of(argv)
+    return command if "--json" in argv and command in JSON_COMMANDS else None
 
 
 # ---------------------------------------------------------------------------- build progress

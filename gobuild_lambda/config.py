@@ -19,7 +19,8 @@ else:  # pragma: no cover - Python 3.10
 from .errors import ConfigError
 # Lambda's architectures (as GOARCH values), the OS-only runtimes, the memory / timeout ranges.
 from .lambda_facts import (  # noqa: F401 - config.ARCHES etc. stay importable
-    ARCHES, DEFAULT_ARCH, DEFAULT_RUNTIME, MEMORY_MB, NORPC_TAG, RUNTIMES, TIMEOUT_S,
+    ARCH_ALIASES, ARCH_SPELLINGS, ARCHES, DEFAULT_ARCH, DEFAULT_RUNTIME, MEMORY_MB, NORPC_TAG, RUNTIMES,
+    TIMEOUT_S,
 )
 
 CONFIG_FILE = "gbl.toml"
@@ -150,7 +151,7 @@ class Config:
 
 
 _SETTING_KEYS = {
-    "arch": f"one of {', '.join(ARCHES)}",
+    "arch": ARCH_SPELLINGS,
     "runtime": f"one of {', '.join(RUNTIMES)}",
     "tags": f'a list of build tags, e.g. ["prod"] ({NORPC_TAG} is always added)',
     "ldflags": 'a string added after "-s -w", e.g. "-X main.version=1.2.3"',
@@ -369,12 +370,13 @@ def _settings(table: dict, where: str, path: Path, *, allow_name: bool) -> Setti
         if key in ("name", "function_name"):
             continue
         if key in ("arch", "runtime", "builder"):
-            choices = {"arch": ARCHES, "runtime": RUNTIMES, "builder": BUILDERS}[key]
-            if value not in choices:
+            # arch: Go's spelling or Lambda's (x86_64), as --arch takes it; kept as GOARCH
+            choices = {"arch": ARCH_ALIASES, "runtime": RUNTIMES, "builder": BUILDERS}[key]
+            if not isinstance(value, str) or value not in choices:
                 raise ConfigError(
                     f"`{full}` must be {_SETTING_KEYS[key]}, got {value!r}", where=str(path)
                 )
-            values[key] = value
+            values[key] = ARCH_ALIASES[value] if key == "arch" else value
         elif key in ("ldflags", "image"):
             if not isinstance(value, str):
                 raise _wrong_type(path, full, _SETTING_KEYS[key], value)

@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Mapping, Sequence
 
 from . import config as config_mod
-from . import manifest
+from . import fsutil, manifest
 from .lambda_facts import DEFAULT_ARCH, DEFAULT_OUT_DIR, LAMBDA_ARCH
 from .lambda_facts import DIRECT_UPLOAD_LIMIT  # zips past it go through S3 (see lambda_facts)
 from .errors import (
@@ -229,7 +229,7 @@ def load_targets(
     """The manifest's functions (or ``names`` of them) with their Lambda names."""
     project = Path(project_dir)
     cfg = config_mod.load(project)
-    out = Path(out_dir) if out_dir is not None else project / DEFAULT_OUT_DIR
+    out = fsutil.output_dir(out_dir if out_dir is not None else project / DEFAULT_OUT_DIR)
     entries = _read_manifest(out)
     if not entries:
         raise UsageError(

@@ -29,8 +29,6 @@ from .lambda_facts import GO1X, GOARCH_OF_LAMBDA, lambda_go_requirement, lambda_
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
 SAM_FUNCTION = "AWS::Serverless::Function"
 CFN_FUNCTION = "AWS::Lambda::Function"
-# Lambda's architecture names -> GOARCH
-LAMBDA_ARCHES = GOARCH_OF_LAMBDA
 LAMBDA_GO_FIX = f"go get {LAMBDA_GO}@latest && go mod tidy"
 # Metadata: {gbl: {source: <dir>}}: where gbl migrate recorded a zipped function's source directory
 GBL_METADATA, GBL_SOURCE = "gbl", "source"
@@ -162,8 +160,9 @@ def recorded_source(metadata) -> str | None:
 def _arch(value) -> tuple[str | None, str]:
     if value is None:
         return None, ""
-    if isinstance(value, list) and len(value) == 1 and value[0] in LAMBDA_ARCHES:
-        return LAMBDA_ARCHES[value[0]], ""
+    # Lambda's spelling only (lambda_facts): CloudFormation refuses Architectures: [amd64]
+    if isinstance(value, list) and len(value) == 1 and value[0] in GOARCH_OF_LAMBDA:
+        return GOARCH_OF_LAMBDA[value[0]], ""
     return None, f"Architectures {value!r} is not [x86_64] or [arm64]"
 
 

@@ -1,8 +1,8 @@
 """Every error gbl raises on purpose, and the exit code each maps to.
 
-The core raises these and never prints or exits; ``cli.py`` is the one place that turns them into a
-message on stderr and an exit code.  A message has three parts: what is wrong, where (file,
-function, key), and what to do (``hint``).  The table of exit codes is documented in
+The core raises these and never prints or exits; ``cli/`` (its ``main()``) is the one place that
+turns them into a message on stderr and an exit code.  A message has three parts: what is wrong,
+where (file, function, key), and what to do (``hint``).  The table of exit codes is documented in
 ``docs/exit-codes.md``; keep the two in step.
 """
 

@@ -23,6 +23,13 @@ _TEMP_RE = re.compile(r"^\.gbl-tmp-[a-z]+-[0-9]+-[^/\\]*\.tmp$")
 _SHORT = 40  # characters of the destination's name kept in a temporary name, for humans
 
 
+def output_dir(path: Path | str) -> Path:
+    """An output directory as gbl uses it and names it in messages: a relative one is under the
+    working directory (the CLI's -C DIR), absolute and resolved; an absolute one as given."""
+    path = Path(path)
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
+
+
 def temp_name(dest_name: str, kind: str, *, unique: str = "") -> str:
     """A gbl-owned temporary file name for ``dest_name``: recognisable, and under 100 bytes."""
     short = re.sub(r"[^A-Za-z0-9._-]", "_", dest_name[:_SHORT])

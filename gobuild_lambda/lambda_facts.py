@@ -16,8 +16,13 @@ ARCHES = ("amd64", "arm64")
 DEFAULT_ARCH = "amd64"
 # GOARCH -> Lambda's spelling (the Architectures parameter of CreateFunction / UpdateFunctionCode).
 LAMBDA_ARCH = {"amd64": "x86_64", "arm64": "arm64"}
-# Lambda's spelling -> GOARCH (templates name Lambda's; Go builds with GOARCH).
+# Lambda's spelling -> GOARCH (templates name Lambda's; Go builds with GOARCH).  Deployment files
+# (Architectures, architecture, architectures) are read with this map: Lambda knows no "amd64".
 GOARCH_OF_LAMBDA = {lam: goarch for goarch, lam in LAMBDA_ARCH.items()}
+# What a person may write for an architecture, --arch and gbl.toml's `arch` alike: Go's spelling or
+# Lambda's -> GOARCH (x86_64 -> amd64).  ARCH_SPELLINGS says so in messages.
+ARCH_ALIASES = {**{goarch: goarch for goarch in ARCHES}, **GOARCH_OF_LAMBDA}
+ARCH_SPELLINGS = "amd64 or arm64 (or Lambda's x86_64, for amd64)"
 
 # --- runtimes -------------------------------------------------------------------------------------
 # The OS-only runtimes a Go function runs on (Lambda docs, "Lambda runtimes"; "Building Lambda

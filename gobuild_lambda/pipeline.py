@@ -151,9 +151,7 @@ def build(
         the_plan = _select(full, names, shard)
         _refuse_old_lambda_go(the_plan)
         emit(Event("plan", detail=f"{len(the_plan.functions)} function(s)", count=len(the_plan.functions)))
-        out = Path(out_dir) if out_dir is not None else the_plan.project_dir / DEFAULT_OUT_DIR
-        if not out.is_absolute():
-            out = (Path.cwd() / out).resolve()
+        out = fsutil.output_dir(out_dir if out_dir is not None else the_plan.project_dir / DEFAULT_OUT_DIR)
         mtime = _source_date_epoch(environ)
 
         if not locked:
@@ -536,7 +534,7 @@ def merge_manifests(dirs: Sequence[Path | str], out_dir: Path | str) -> Path:
     """
     import hashlib
 
-    out = Path(out_dir)
+    out = fsutil.output_dir(out_dir)
     merged = manifest.merge([Path(d) for d in dirs])
     _ensure_writable(out)
     with _out_lock(out, lambda e: None):

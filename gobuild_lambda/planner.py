@@ -22,7 +22,7 @@ from . import config as config_mod
 from . import discover, gotool
 from .config import Config, Include, Settings
 from .errors import ConfigError, PlanError, UsageError
-from .lambda_facts import CGO_ENABLED, GOOS, NORPC_TAG
+from .lambda_facts import CGO_ENABLED, GOOS, LAMBDA_ARCH, NORPC_TAG
 
 CMD_DIR = "cmd"
 # Tags gbl always builds with: aws-lambda-go drops its net/rpc (go1.x) code path with this tag.
@@ -326,7 +326,6 @@ def _list_all(go, jobs, base) -> dict:
 
 # What each deployment format calls a function's architecture (for messages).
 _ARCH_KEY = {"sam": "Architectures", "serverless": "architecture", "terraform": "architectures"}
-_LAMBDA_ARCH = {"amd64": "x86_64", "arm64": "arm64"}  # GOARCH -> what the files write
 
 
 def _declared_elsewhere(project_dir: Path, cfg: Config, candidates) -> dict:
@@ -375,7 +374,7 @@ def _settings_for(cfg: Config, rel_dir: str, default_name: str, tf, warnings: li
     for key, theirs, where, label in said:
         ours = getattr(mine, key)
         if ours and theirs != ours:
-            shown = _LAMBDA_ARCH.get(theirs, theirs) if key == "arch" else theirs  # as the file writes it
+            shown = LAMBDA_ARCH.get(theirs, theirs) if key == "arch" else theirs  # as the file writes it
             warnings.append(
                 f"function {default_name}: {where} says {label} {shown}, gbl.toml or --{key} says "
                 f"{ours}; building {ours} (make them agree, e.g. `gbl migrate`)"
@@ -386,7 +385,7 @@ def _settings_for(cfg: Config, rel_dir: str, default_name: str, tf, warnings: li
 
 def _check_declared_agree(name: str, said) -> None:
     first = said[0] if said else None
-    lam = _LAMBDA_ARCH
+    lam = LAMBDA_ARCH  # GOARCH -> what the files write
     for other in said[1:]:
         if other[1] != first[1]:
             raise UsageError(

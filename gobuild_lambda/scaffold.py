@@ -52,7 +52,7 @@ _FIXED_TARGETS = ("all", "build", "verify", "clean", "help")
 
 # What each setting means, as gbl.toml shows it (config.py validates them).
 _SETTING_HELP = {
-    "arch": "amd64 (x86_64) or arm64 (Graviton)",
+    "arch": "amd64 or arm64 (Graviton); Lambda's x86_64 means amd64",
     "runtime": "provided.al2023, or provided.al2",
     "tags": "extra build tags (lambda.norpc is always added)",
     "ldflags": 'added after "-s -w", e.g. "-X main.version=1.2.3"',

@@ -82,6 +82,7 @@ def test_verify_zip_and_manifest_merge_take_dash_C(built):
 
     proc = run_gbl("manifest", "merge", "-C", "proj", "rel", "-o", "merged", cwd=cwd)
     assert proc.returncode == 0, proc.stderr
+    assert f"wrote {(proj / 'merged' / 'manifest.json').resolve()}" in proc.stdout  # the path it used
     assert (proj / "merged" / "manifest.json").is_file() and not (cwd / "merged").exists()
 
 
@@ -160,6 +161,34 @@ def test_nonsense_is_refused_with_exit_2(built, args, fragment):
     assert proc.returncode == 2, (args, proc.stderr)
     assert fragment in " ".join(proc.stderr.split()), proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _elf_machine(zip_path: Path) -> int:
+    """The zip's bootstrap's ELF e_machine: 62 is x86-64, 183 AArch64."""
+    with zipfile.ZipFile(zip_path) as z:
+        return int.from_bytes(z.read("bootstrap")[18:20], "little")
+
+
+def test_gbl_toml_arch_takes_lambdas_name_as_arch_does(tmp_path):
+    proj = copy_project(SAMPLE, tmp_path / "p")
+    toml = proj / "gbl.toml"
+    toml.write_text('[defaults]\narch = "x86_64"\n\n[functions.echo]\narch = "arm64"\n')
+    proc = run_gbl("build", "api", "echo", "-C", str(proj))
+    assert proc.returncode == 0, proc.stderr
+    assert (_elf_machine(proj / "dist" / "api.zip"), _elf_machine(proj / "dist" / "echo.zip")) == (62, 183)
+    manifest = json.loads((proj / "dist" / "manifest.json").read_text())["functions"]
+    assert {n: e["arch"] for n, e in manifest.items()} == {"api": "amd64", "echo": "arm64"}
+
+    toml.write_text('[defaults]\narch = "arm64"\n\n[functions.api]\narch = "x86_64"\n')
+    doc = json.loads(run_gbl("plan", "-C", str(proj), "--json").stdout)
+    assert {f["name"]: f["arch"] for f in doc["functions"]} == {
+        "api": "amd64", "echo": "arm64", "nightly-report": "arm64"}
+
+    toml.write_text('[functions.api]\narch = "x64"\n')
+    proc = run_gbl("plan", "-C", str(proj))
+    assert proc.returncode == 2
+    text = " ".join(proc.stderr.split())
+    assert str(toml) in text and "`functions.api.arch` must be amd64 or arm64 (or Lambda's x86_64, for amd64), got 'x64'" in text
 
 
 def test_image_implies_docker(tmp_path):

@@ -191,6 +191,10 @@ def zip_of(project: Path, name: str) -> bytes:
     return (project / "dist" / f"{name}.zip").read_bytes()
 
 
+def zip_of_dir(out: Path, name: str) -> bytes:
+    return (out / f"{name}.zip").read_bytes()
+
+
 def manifest_of(project: Path) -> dict:
     return json.loads((project / "dist" / "manifest.json").read_text())["functions"]
 
@@ -485,6 +489,30 @@ def test_missing_boto3_names_the_extra(sample):
 def test_no_manifest(aws, tmp_path):
     r = run_gbl("diff", "-C", str(tmp_path), env=aws.env)
     assert r.returncode == 2 and "run `gbl build` first" in r.stderr, r.stderr
+
+
+def test_diff_and_deploy_name_the_output_directory_they_used_under_dash_C(aws, sample, tmp_path):
+    """`-C DIR --out rel` reads DIR/rel, and every message and document names that path, not `rel`."""
+    (sample / "dist").rename(sample / "rel")
+    for name, arch in (("api", "x86_64"), ("echo", "arm64"), ("nightly-report", "x86_64")):
+        aws.create(name, zip_of_dir(sample / "rel", name), arch=arch)
+    aws.moto.post("/moto-api/recorder/reset-recording")
+    used, env = (sample / "rel").resolve(), {**aws.env, "COLUMNS": "400"}
+    run = lambda *args: run_gbl(*args, "-C", sample.name, "--out", "rel", cwd=tmp_path, env=env)  # noqa: E731
+
+    r = run("diff", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["out_dir"] == str(used), r.stderr
+    r = run("diff")
+    assert r.returncode == 0 and f"{used} vs Lambda" in r.stdout, r.stdout
+    r = run("deploy", "--no-build", "--dry-run", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["out_dir"] == str(used), r.stderr
+    r = run("deploy", "--no-build", "--dry-run")
+    assert r.returncode == 0 and f"{used} -> Lambda (dry run" in r.stdout, r.stdout
+    (sample / "rel" / "manifest.json").unlink()
+    for cmd in (["diff"], ["deploy", "--no-build"]):
+        r = run(*cmd)
+        assert r.returncode == 2 and f"no functions in {used / 'manifest.json'} " in r.stderr, r.stderr
+    assert aws.moto.changes() == [] and not (tmp_path / "rel").exists()
 
 
 @pytest.mark.parametrize("toml, key", [

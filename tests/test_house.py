@@ -11,10 +11,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gobuild_lambda"
 MAX_FILE_LINES = 800
 MAX_FUNCTION_LINES = 80
 MAX_CLASS_LINES = 250
-# cli.py is the one exception, by decision: several changes to its flags, output and commands are
-# being made at once, so it is not restructured now.  754 lines, longest function under 80, when
-# this test was written; the ceiling leaves room for those changes, and no more.
-EXCEPTIONS = {"cli.py": {"file": 1000, "function": 120, "class": 250}}
+# A file that needs more room, by decision, with its own ceiling: {"path.py": {"file": N, ...}}.
+# None now (cli.py, the last one, became the cli/ package: one module per group of commands).
+EXCEPTIONS: dict[str, dict[str, int]] = {}
 
 
 def _modules() -> dict[str, Path]:

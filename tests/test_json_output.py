@@ -148,3 +148,36 @@ def test_schema_files_are_what_generate_py_writes():
     for command in gen["COMMANDS"]:
         stored = json.loads((SCHEMAS / gen["file_name"](command)).read_text(encoding="utf-8"))
         assert stored == gen["schema"](command), f"run python docs/schemas/generate.py ({command})"
+
+
+@pytest.mark.parametrize("args, command, fragment", [
+    (["build", "--bogus"], "build", "No such option: --bogus"),  # the argument parser's errors
+    (["build", "-j", "0"], "build", "'--jobs'"),
+    (["manifest", "merge"], "manifest merge", "Missing argument"),
+    (["invoke", "--timeout", "soon"], "invoke", "'--timeout'"),
+    (["build", "--arch", "sparc"], "build", "--arch must be amd64 or arm64"),  # gbl's own check
+    (["plan", "--arch", "sparc"], "plan", "--arch must be amd64 or arm64"),
+])
+def test_usage_errors_are_documents_too(tmp_path, args, command, fragment):
+    """A command line gbl cannot use is exit 2 with usage on stderr, and with --json the one
+    failure document on stdout; without --json stdout stays empty."""
+    doc = checked(run_gbl(*args, "-C", str(tmp_path), "--json"), command, ok=False)
+    assert doc["exit_code"] == 2 and doc["error"]["type"] == "UsageError"
+    assert fragment in doc["error"]["message"]
+    plain = run_gbl(*args, "-C", str(tmp_path))
+    assert plain.returncode == 2 and plain.stdout == "" and fragment in plain.stderr
+    assert "Traceback" not in plain.stderr + doc["error"]["message"]
+
+
+def test_usage_error_of_a_command_without_json_prints_no_document(tmp_path):
+    for args in (["watch", "--json"], ["docker", "stop", "--json"], ["nosuchcommand", "--json"]):
+        proc = run_gbl(*args, cwd=tmp_path)
+        assert proc.returncode == 2 and proc.stdout == "" and "Error:" in proc.stderr, args
+
+
+def test_invoke_list_examples(tmp_path):
+    """The example events as one document: each kind --example takes and what the listing says."""
+    text = run_gbl("invoke", "--list-examples", cwd=tmp_path)
+    doc = checked(run_gbl("invoke", "--list-examples", "--json", cwd=tmp_path), "invoke", ok=True)
+    assert [f"{e['kind']:<22} {e['description']}" for e in doc["examples"]] == text.stdout.splitlines()
+    assert {"apigw-http", "sqs"} <= {e["kind"] for e in doc["examples"]} and all(e["description"] for e in doc["examples"])

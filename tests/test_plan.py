@@ -96,7 +96,8 @@ def test_cli_arch_overrides_gbl_toml():
 @pytest.mark.parametrize(
     "toml, fragment, hint",
     [
-        ("[defaults]\narch = 'x86'\n", "`defaults.arch` must be one of amd64, arm64", None),
+        ("[defaults]\narch = 'x86'\n", "`defaults.arch` must be amd64 or arm64 (or Lambda's x86_64, for amd64)", None),
+        ("[defaults]\narch = ['arm64']\n", "`defaults.arch` must be amd64 or arm64", None),
         ("[defaults]\ntags = 'prod'\n", "`defaults.tags` must be a list", None),
         ("[defaults]\nflavour = 1\n", "unknown key `defaults.flavour`", "allowed in [defaults]"),
         ("[functions.nosuch]\narch = 'arm64'\n", "[functions.nosuch] names no function", "functions found: "),

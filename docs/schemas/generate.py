@@ -84,15 +84,17 @@ COMMANDS = {
     "manifest merge": ({"ok": B, "manifest": S, "out_dir": S, "functions": arr(S)},
                        ["ok", "manifest", "out_dir", "functions"], "The merged manifest and its functions."),
     "invoke": ({"ok": B, **INVOCATION, "function_error": FN_ERROR,
-                "functions": arr(obj({**INVOCATION, "error": FN_ERROR}))},
-               ["ok"], "One invocation (NAME), or with --all one entry per function."),
+                "functions": arr(obj({**INVOCATION, "error": FN_ERROR})),
+                "examples": arr(obj({"kind": S, "description": S}))},
+               ["ok"], "One invocation (NAME), with --all one entry per function, or with "
+               "--list-examples the built-in example events."),
     "diff": ({"ok": B, "out_dir": S, "differs": B, "functions": arr(obj(DIFF))},
              ["ok", "out_dir", "differs", "functions"], "Each function: built against deployed."),
     "deploy": ({"ok": B, "out_dir": S, "dry_run": B, "functions": arr(obj(DEPLOY_FN)),
                 "build": obj(BUILD)},
                ["ok", "out_dir", "dry_run", "functions"], "What was (or would be) updated, per function."),
 }
-ONE_OF = {"invoke": [["function", "arch", "status", "response", "function_error"], ["functions"]]}
+ONE_OF = {"invoke": [["function", "arch", "status", "response", "function_error"], ["functions"], ["examples"]]}
 
 
 def schema(command: str) -> dict:

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import GblError
+from ..lambda_facts import GOARCH_OF_LAMBDA as GOARCH  # x86_64 -> amd64, arm64 -> arm64
 from .model import LAMBDA_ARCH, FunctionTarget
-
-GOARCH = {lam: go for go, lam in LAMBDA_ARCH.items()}  # x86_64 -> amd64, arm64 -> arm64
 
 
 @dataclass(frozen=True)
