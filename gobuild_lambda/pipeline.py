@@ -22,7 +22,7 @@ from . import builders, fsutil, gotool, incremental, manifest, package, packagin
 from . import planner as plan_mod
 from .config import CONFIG_FILE, Config, Settings
 from .errors import BuildFailed, ConfigError, OutputError, UsageError, VerifyFailed
-from .lambda_facts import AWS_LAMBDA_GO, AWS_LAMBDA_GO_MIN_VERSION, DEFAULT_OUT_DIR
+from .lambda_facts import ARCH_ALIASES, ARCH_SPELLINGS, AWS_LAMBDA_GO, AWS_LAMBDA_GO_MIN_VERSION, DEFAULT_OUT_DIR
 from .packaging import FunctionResult  # noqa: F401 - pipeline.FunctionResult, gbl.FunctionResult
 from .planner import Function, Plan
 
@@ -71,6 +71,14 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str]:
     return dict(os.environ if env is None else env)
 
 
+def _overrides(arch: str | None, builder: str | None, image: str | None) -> Settings:
+    """What the caller asked for over gbl.toml; ``arch`` in Go's or Lambda's spelling (as ``--arch``)."""
+    if arch is not None and arch not in ARCH_ALIASES:
+        raise UsageError(f"arch must be {ARCH_SPELLINGS}, got {arch!r}",
+                         hint="Go says amd64 where Lambda says x86_64; arm64 is Graviton")
+    return Settings(arch=ARCH_ALIASES[arch] if arch else None, builder=builder, image=image or None)
+
+
 def make_plan(
     project_dir: Path | str = ".",
     *,
@@ -81,7 +89,7 @@ def make_plan(
 ) -> Plan:
     """Discover the project's functions and their settings (``gbl plan``)."""
     go = gotool.find(_env(env))
-    overrides = Settings(arch=arch, builder=builder, image=image or None)
+    overrides = _overrides(arch, builder, image)
     return plan_mod.plan(Path(project_dir), go=go, overrides=overrides)
 
 
@@ -135,8 +143,8 @@ def build(
         jobs = os.cpu_count() or 1
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
-    overrides = Settings(arch=arch, builder=builder, image=image or None)
-    selection = {"names": sorted(names), "shard": list(shard) if shard else None, "arch": arch,
+    overrides = _overrides(arch, builder, image)
+    selection = {"names": sorted(names), "shard": list(shard) if shard else None, "arch": overrides.arch,
                  "builder": builder, "image": image or None, "jobs": jobs}
     with ExitStack() as stack:
         root = Path(project_dir).resolve()

@@ -409,3 +409,16 @@ def test_init_in_two_sibling_projects_of_a_monorepo(tmp_path):
     makefile = (repo / "services" / "billing" / "Makefile").read_text()
     for target in targets:  # every target listed exists
         assert f"\n{target}:" in makefile, target
+
+
+def test_library_arch_takes_lambdas_name_and_refuses_nonsense(tmp_path):
+    """The library API maps and checks `arch` as --arch does: x86_64 is amd64, sparc is refused
+    before anything runs."""
+    import gobuild_lambda as gbl
+
+    proj = copy_project(SAMPLE, tmp_path / "p")
+    plan = gbl.plan(proj, arch="x86_64")
+    assert {f.arch for f in plan.functions} == {"amd64"}
+    with pytest.raises(errors.UsageError, match=r"arch must be amd64 or arm64 .*got 'sparc'"):
+        gbl.build(proj, arch="sparc")
+    assert not (proj / "dist").exists()
