@@ -31,6 +31,8 @@ _EXPORTS = {
     "verify_zip": ("verify", "verify_zip"),
     "zip_binary": ("pipeline", "zip_binary"),
     "init": ("pipeline", "init"),
+    "clean": ("cleanup", "clean"),
+    "CleanReport": ("cleanup", "CleanReport"),
     "GblError": ("errors", "GblError"),
     # every error the library raises, so `except gbl.BuildFailed:` works (docs/exit-codes.md)
     **{name: ("errors", name) for name in (

@@ -99,13 +99,15 @@ def error_document(command: str, exc, body: dict | None = None) -> dict:
 
 
 # The commands that take --json (docs/json.md), as command_of names them.
-JSON_COMMANDS = ("plan", "build", "verify", "zip", "migrate", "init", "manifest merge", "invoke", "diff", "deploy")
+JSON_COMMANDS = ("plan", "build", "verify", "zip", "migrate", "init", "manifest merge", "invoke", "diff", "deploy",
+                 "clean")
 
 
 def command_of(argv: list[str]) -> str:
     """The command a command line runs (``build``, ``manifest merge``), for error documents."""
     words = [a for a in argv if not a.startswith("-")]
-    known = {"plan", "build", "verify", "zip", "migrate", "init", "invoke", "diff", "deploy", "manifest", "watch"}
+    known = {"plan", "build", "verify", "zip", "migrate", "init", "invoke", "diff", "deploy", "manifest", "watch",
+             "clean"}
     for i, w in enumerate(words):
         if w in known:
             if w == "manifest" and i + 1 < len(words):

@@ -130,7 +130,7 @@ def test_migrate_invoke_diff_deploy_init_resolve_paths_under_dash_C(built, tmp_p
 
 def test_every_command_accepts_dash_C_and_says_what_arch_does():
     commands = [["plan"], ["build"], ["verify"], ["zip"], ["migrate"], ["init"], ["invoke"], ["diff"],
-                ["deploy"], ["manifest", "merge"]]
+                ["deploy"], ["manifest", "merge"], ["clean"], ["docker", "stop"]]
     for cmd in commands:
         proc = run_gbl(*cmd, "--help")
         assert proc.returncode == 0, cmd

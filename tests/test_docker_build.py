@@ -359,6 +359,21 @@ def test_warm_container_is_reused_replaced_when_stale_and_stops_when_idle(tmp_pa
 
 
 @pytest.mark.docker
+def test_clean_removes_the_warm_container_with_the_zips(tmp_path, sample_docker_build, docker_cache, docker_client):
+    """`gbl clean` ends the project's warm build container too (and only that project's)."""
+    root = docker_project(tmp_path / "clean", docker_cache)
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE).ok
+    assert_only_warm(docker_client, root)
+    others = {c.id for c in gbl_containers(docker_client)} - {c.id for c in gbl_containers(docker_client, root)}
+    proc = run_gbl("clean", "-C", str(root), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["containers"] == 1 and str(root / "dist") in doc["removed"]
+    assert gbl_containers(docker_client, root) == [] and not (root / "dist").exists()
+    assert others <= {c.id for c in gbl_containers(docker_client)}
+
+
+@pytest.mark.docker
 def test_offline_container_builds_from_the_host_module_cache(tmp_path, sample_docker_build, docker_cache, docker_client):
     """The container's own module cache is empty and it has no network: the modules come from
     the host's module cache, offered read-only as the first GOPROXY entry."""

@@ -22,7 +22,7 @@ def test_every_schema_is_a_valid_draft_2020_12_schema_and_documented():
     files = sorted(SCHEMAS.glob("*.schema.json"))
     assert {f.name for f in files} == {
         f"{c}.schema.json" for c in
-        ("plan", "build", "verify", "zip", "migrate", "init", "manifest-merge", "invoke", "diff", "deploy")}
+        ("plan", "build", "verify", "zip", "migrate", "init", "manifest-merge", "invoke", "diff", "deploy", "clean")}
     for f in files:
         jsonschema.Draft202012Validator.check_schema(json.loads(f.read_text(encoding="utf-8")))
         assert f"schemas/{f.name}" in docs, f.name

@@ -93,6 +93,10 @@ COMMANDS = {
     "deploy": ({"ok": B, "out_dir": S, "dry_run": B, "functions": arr(obj(DEPLOY_FN)),
                 "build": obj(BUILD)},
                ["ok", "out_dir", "dry_run", "functions"], "What was (or would be) updated, per function."),
+    "clean": ({"ok": B, "project_dir": S, "out_dir": S, "removed": arr(S), "kept": arr(S), "containers": I0},
+              ["ok", "project_dir", "out_dir", "removed", "kept", "containers"],
+              "What was removed (files and directories), what the output directory kept (not gbl's), and how "
+              "many warm build containers were removed (null: no Docker daemon answered)."),
 }
 ONE_OF = {"invoke": [["function", "arch", "status", "response", "function_error"], ["functions"], ["examples"]]}
 

@@ -1,4 +1,4 @@
-"""``gbl plan``, ``build``, ``verify``, ``zip``, ``manifest merge`` and ``docker stop``: the
+"""``gbl plan``, ``build``, ``verify``, ``zip``, ``manifest merge``, ``clean`` and ``docker stop``: the
 commands that find, build, package and check zips."""
 
 from __future__ import annotations
@@ -237,6 +237,43 @@ def zip_cmd(
         raise fail_with(errors.VerifyFailed(
             f"{packaged.path} would not run on Lambda; it was not written", verdicts=[verdict],
             hint="pass a Linux binary built for Lambda (GOOS=linux, CGO_ENABLED=0)"), body)
+
+
+# --------------------------------------------------------------------------------------- clean
+@app.command("clean")
+def clean_cmd(
+    project: Path = ProjectOpt,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR", help="The output directory to clean, relative to -C DIR (default: DIR/dist)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Remove what gbl wrote: the zips and manifest.json in the output directory, .gbl/, and the
+    project's warm build containers.  Files gbl did not write are kept."""
+    from ..cleanup import clean
+
+    report = clean(project, out_dir=out)
+    if as_json:
+        emit("clean", {"ok": True, "project_dir": str(report.project_dir), "out_dir": str(report.out_dir),
+                       "removed": [str(p) for p in report.removed], "kept": [str(p) for p in report.kept],
+                       "containers": report.containers})
+        return
+    console = out_console()
+    zips = [p for p in report.removed if p.parent == report.out_dir and p.suffix == ".zip"]
+    if report.out_dir in report.removed:
+        console.print(f"removed {report.out_dir} ({len(zips)} zip(s) and its manifest)", markup=False)
+    elif zips or report.out_dir / "manifest.json" in report.removed:
+        console.print(f"removed {len(zips)} zip(s) and manifest.json from {report.out_dir}", markup=False)
+    if report.kept:
+        names = ", ".join(p.name for p in report.kept)
+        console.print(f"kept what gbl did not write in {report.out_dir}: {names}", markup=False)
+    state = report.project_dir / ".gbl"
+    if state in report.removed:
+        console.print(f"removed {state}", markup=False)
+    if report.containers is None:
+        console.print("no Docker daemon answered: no warm build container to stop", markup=False)
+    elif report.containers:
+        console.print(f"removed {report.containers} warm build container(s)", markup=False)
+    if not report.removed and not report.containers:
+        console.print(f"nothing of gbl's to clean in {report.project_dir}", markup=False)
 
 
 # -------------------------------------------------------------------------------------- docker
