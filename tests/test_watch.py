@@ -94,7 +94,10 @@ def sample(tmp_path_factory):
 @pytest.fixture(scope="module")
 def handlers(tmp_path_factory):
     base = tmp_path_factory.mktemp("watch-handlers")
-    w = Watch(copy_project(FIXTURES / "handlers", base / "handlers"), base, "--concurrency", "2",
+    project = copy_project(FIXTURES / "handlers", base / "handlers")
+    # sleeps may run long enough for a busy machine to see two calls overlap (see the 429 test)
+    (project / "gbl.toml").write_text("[functions.sleeps]\ntimeout = 10\n")
+    w = Watch(project, base, "--concurrency", "2",
               "--env", "GBL_TEST_W=1=2", "--env", "AWS_REGION=eu-west-1")
     yield w
     assert w.stop() == errors.EXIT_INTERRUPTED
@@ -162,9 +165,9 @@ def test_handler_errors_crashes_and_timeouts(handlers):
     assert out["FunctionError"] == "Unhandled" and doc["errorMessage"] == "deliberate panic"
     out, doc = handlers.invoke("panics", {})  # a new instance replaces the crashed one
     assert out["FunctionError"] == "Unhandled" and doc["errorMessage"] == "deliberate panic"
-    out, doc = handlers.invoke("sleeps", {"seconds": 30})  # gbl.toml default timeout: 3 s
+    out, doc = handlers.invoke("sleeps", {"seconds": 30})  # the fixture's gbl.toml: timeout = 10
     assert out["FunctionError"] == "Unhandled" and doc["errorType"] == "Sandbox.Timedout"
-    assert "Task timed out after 3.00 seconds" in doc["errorMessage"]
+    assert "Task timed out after 10.00 seconds" in doc["errorMessage"]
     out, doc = handlers.invoke("sleeps", {"seconds": 0})
     assert "FunctionError" not in out and doc == {"slept": 0}
 
@@ -182,7 +185,8 @@ def test_a_busy_function_gets_another_instance_up_to_the_limit(handlers):
     handlers.wait_for(rf"^sleeps \| REPORT RequestId: {out['ResponseMetadata']['RequestId']}")  # earlier lines read
 
     def slow() -> None:
-        results.append(handlers.invoke("sleeps", {"seconds": 2.5}))
+        # long enough that a loaded machine still sends the third call while both run
+        results.append(handlers.invoke("sleeps", {"seconds": 8}))
 
     threads = [threading.Thread(target=slow) for _ in range(2)]
     for t in threads:
@@ -195,7 +199,7 @@ def test_a_busy_function_gets_another_instance_up_to_the_limit(handlers):
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     for t in threads:
         t.join(timeout=120)
-    assert [doc for _, doc in results] == [{"slept": 2.5}, {"slept": 2.5}]
+    assert [doc for _, doc in results] == [{"slept": 8}, {"slept": 8}]
     assert all("FunctionError" not in out for out, _ in results)
 
 
