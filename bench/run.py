@@ -45,6 +45,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+# This checkout's gbl, in this process too (the timed commands get it through PYTHONPATH): never
+# whatever `pip install -e` last pointed at, which another checkout may have moved or removed.
+sys.path.insert(1, str(ROOT))
 import monorepo  # noqa: E402
 import peers  # noqa: E402
 import rss  # noqa: E402
