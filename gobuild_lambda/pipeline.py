@@ -155,6 +155,9 @@ def build(
             stack.enter_context(_lock(root, emit))
             started = _start_speculative(go, root, selection)
             stack.push(_Reaper(started))
+        docker = _connect_early(root, overrides, environ, selection if locked else None)
+        if docker is not None:
+            stack.push(lambda exc_type, exc, tb: docker.close(stop=exc_type is not None))
         full = plan_mod.plan(Path(project_dir), go=go, overrides=overrides)
         the_plan = _select(full, names, shard)
         _refuse_old_lambda_go(the_plan)
@@ -169,7 +172,7 @@ def build(
         previous = manifest.check_owner(out, the_plan.module_path)
         _check_destinations(out, the_plan)
         fsutil.sweep_temporaries(out)
-        results = _run(go, the_plan, out, jobs, mtime, emit, environ, previous, started)
+        results = _run(go, the_plan, out, jobs, mtime, emit, environ, previous, _HeadStart(tuple(started), docker, selection))
         gone = set()
         if not names and shard is None:
             # A function that no longer exists leaves no zip that still looks deployable.
@@ -337,7 +340,7 @@ def _write_state(project_dir: Path, out: Path, results) -> None:
 
 
 def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previous,
-         started: Sequence[builders.local.Running] = ()) -> list[FunctionResult]:
+         head: _HeadStart) -> list[FunctionResult]:
     """Build every function and package (and verify) its zip while Go builds the others."""
     # Every include glob is resolved before anything runs: a bad one is a ConfigError (exit 2)
     # that leaves the previous zips and manifest exactly as they were.
@@ -352,7 +355,7 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
             if fn.cgo_files:
                 packager.failed(fn, builders.runner.cgo_failure(fn).output)
         buildable = [f for f in the_plan.functions if not f.cgo_files]
-        for runner, fns in _runners(go, the_plan, buildable, environ, started, emit):
+        for runner, fns in _runners(go, the_plan, buildable, environ, head, emit):
             if runner.links_while_running:
                 # A binary already on disk whose zip is missing or stale is zipped now, while Go
                 # checks it; Go's verdict (the final Built) confirms or replaces that zip.
@@ -369,16 +372,46 @@ def _run(go, the_plan: Plan, out: Path, jobs: int, mtime, emit, environ, previou
         return packager.finish([f.name for f in the_plan.functions])
 
 
-def _runners(go, the_plan: Plan, buildable, environ, started, emit):
+def _runners(go, the_plan: Plan, buildable, environ, head: _HeadStart, emit):
     """(runner, its functions) for each kind of builder in use: one signature for all."""
     local = [f for f in buildable if f.builder == "local"]
     containerised = [f for f in buildable if f.builder == "docker"]
     if local:
-        yield builders.local.LocalRunner(go, the_plan.project_dir, started), local
+        yield builders.local.LocalRunner(go, the_plan.project_dir, head.local), local
     if containerised:
         from .builders.docker import DockerRunner
 
-        yield DockerRunner(the_plan, environ, lambda kind, detail: emit(Event(kind, detail=detail))), containerised
+        client, early = head.docker.connection.result() if head.docker is not None else (None, [])  # DockerError
+        yield DockerRunner(the_plan, environ, lambda kind, detail: emit(Event(kind, detail=detail)),
+                           client=client, early=early, selection=head.selection), containerised
+
+
+@dataclass(frozen=True)
+class _HeadStart:
+    """What build() starts while ``go list`` plans: last build's local ``go build`` calls (see
+    _start_speculative) and, when Docker builds are likely, the daemon's connection (importing the
+    Docker SDK alone takes ~0.2 s) and last build's execs in the warm container."""
+
+    local: tuple[builders.local.Running, ...] = ()
+    docker: EarlyDocker | None = None
+    selection: dict | None = None
+
+
+def _connect_early(root: Path, overrides: Settings, environ: Mapping[str, str], selection: dict | None):
+    """An EarlyDocker when this build will likely use Docker (asked for, or gbl.toml names it):
+    it connects in a thread, and with ``selection`` (the project is locked) starts last build's
+    execs again.  A wrong guess costs that thread only; an error waits for the plan to need Docker."""
+    if overrides.builder is not None and overrides.builder != "docker":
+        return None
+    if overrides.builder is None:
+        try:
+            if "docker" not in (root / CONFIG_FILE).read_text(encoding="utf-8", errors="replace"):
+                return None
+        except OSError:
+            return None
+    from .builders.early import EarlyDocker
+
+    return EarlyDocker(environ, root, selection)
 
 
 def _start_speculative(go, root: Path, selection: dict) -> list[builders.local.Running]:

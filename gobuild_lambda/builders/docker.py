@@ -39,6 +39,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from ..errors import DockerError, OutputError
 from ..planner import Function, Plan
+from . import early as early_mod
 from . import warm
 from .calls import BUILD_DIR, GoBuildCall, describe_call
 from .runner import LINK_POLL_S, binary_identity
@@ -447,12 +448,19 @@ class DockerRunner:
     links_while_running = True  # the build directory is a bind mount: gbl sees each link land
     inline = False  # builds start from worker threads only (see runner._in_threads)
 
-    def __init__(self, plan: Plan, env: Mapping[str, str], on_event: EventSink | None = None):
+    def __init__(self, plan: Plan, env: Mapping[str, str], on_event: EventSink | None = None, *,
+                 client=None, early: Sequence[early_mod.Early] = (), selection: Mapping | None = None):
         self.plan = plan
         self.env = env
+        self.client = client  # a connection made already (and closed) by the caller, else our own
         self.emit = on_event or (lambda kind, detail: None)
         self.images: dict[GoBuildCall, str] = {}
         self.session: _Session | None = None
+        # The head start (warm.start_early): execs the caller started while it planned, claimed
+        # by the identical calls; and the selection under which this build's execs are recorded.
+        self.early = list(early)
+        self.selection = selection
+        self._claimed: dict[GoBuildCall, early_mod.Early] = {}
 
     @property
     def stopped(self) -> bool:
@@ -463,7 +471,7 @@ class DockerRunner:
         plan, emit = self.plan, self.emit
         self.images = {c: image_for(c.functions[0], plan) for c in calls}
         settings = resolve_settings(plan, self.env)
-        client = connect(self.env)
+        client = self.client or connect(self.env)
         try:
             if settings.user is not None and _rootless(client):
                 # Rootless Docker maps container root to the invoking user (and the host uid to a
@@ -479,16 +487,38 @@ class DockerRunner:
                 try:
                     for image in sorted(set(self.images.values())):
                         self.session.container(image)
+                    specs = self._claim(calls)
                     yield
                 finally:
                     self.session.close()
+            if self.selection is not None:
+                early_mod.record(plan.project_dir, self.selection, specs)
             new_entries = max(0, _cache_entries(settings.gocache) - before)
             emit("cache", f"downloads={self.session.downloads} new-build-cache-entries={new_entries}")
         finally:
-            client.close()
+            if client is not self.client:
+                client.close()
+
+    def _claim(self, calls: Sequence[GoBuildCall]) -> list[early_mod.ExecSpec]:
+        """Each call's exec; a head-start exec identical to one is claimed by it, the others are
+        waited for (they write the same directories) before anything else starts."""
+        specs = []
+        for call in calls:
+            spec = self.session.spec(self.images[call], call)
+            specs.append(spec)
+            match = next((e for e in self.early if e.spec == spec), None)
+            if match is not None:
+                self.early.remove(match)
+                self._claimed[call] = match
+        early_mod.reap(self.early, stop=False)
+        self.early = []
+        return specs
 
     def start(self, call: GoBuildCall) -> _Started:
         call.out_dir.mkdir(parents=True, exist_ok=True)
+        claimed = self._claimed.get(call)
+        if claimed is not None:
+            return _Started(claimed.before)
         return _Started({call.binary(fn): binary_identity(call.binary(fn)) for fn in call.functions})
 
     def wait(self, started: _Started, call: GoBuildCall, on_poll) -> tuple[int, str]:
@@ -497,8 +527,10 @@ class DockerRunner:
             (img for c, img in self.images.items() if call.functions[0] in c.functions), None
         ) or image_for(call.functions[0], self.plan)
         build_root = self.plan.project_dir / BUILD_DIR
+        claimed = self._claimed.pop(call, None)
         proc = self.session.run(image, container_args(call.args, build_root), dict(call.env),
-                                call.functions[0].module_dir, describe_call(call), on_poll)
+                                call.functions[0].module_dir, describe_call(call), on_poll,
+                                early=claimed.run if claimed else None)
         return proc.returncode, proc.stderr or proc.stdout
 
     def stop(self) -> None:
@@ -643,19 +675,24 @@ class _Session:
         for run in live:
             run.kill()
 
-    def run(self, image: str, args: Sequence[str], overrides: Mapping[str, str], module_dir: str,
-            describe: str, on_poll=None) -> subprocess.CompletedProcess:
-        """One ``go build`` in the warm container: (exit code, Go's output)."""
+    def spec(self, image: str, call: GoBuildCall) -> early_mod.ExecSpec:
+        """The exec that runs ``call`` (in the container open() found for ``image``)."""
+        environment = exec_environment(self.plan, self.settings, dict(call.env))
+        return early_mod.ExecSpec(self._containers[image].id,
+                             container_args(call.args, self.plan.project_dir / BUILD_DIR),
+                             tuple(sorted(environment.items())),
+                             warm.container_workdir(call.functions[0].module_dir),
+                             tuple(str(call.binary(fn)) for fn in call.functions))
+
+    def _start(self, image: str, args, environment, workdir: str):
+        """(exec, container): ``go build`` started in the warm container for ``image``."""
         from docker.errors import APIError, DockerException
 
-        environment = exec_environment(self.plan, self.settings, overrides)
-        workdir = warm.container_workdir(module_dir)  # the function's module
         exec_dir = self.plan.project_dir / EXEC_DIR
         for attempt in (1, 2):
             container = self.container(image, renew=attempt == 2)
             try:
-                run = warm.Exec(self.client, container, exec_dir, args, environment, workdir)
-                break
+                return warm.Exec(self.client, container, exec_dir, args, environment, workdir), container
             except (APIError, DockerException) as exc:
                 # Gone since it was found (it stopped when idle, or `gbl docker stop`): start anew.
                 if attempt == 2:
@@ -663,13 +700,26 @@ class _Session:
                                       f"{_explain(exc)}",
                                       hint="run the build again; `gbl docker stop` removes the warm "
                                            "container") from None
+        raise AssertionError("unreachable")
+
+    def run(self, image: str, args: Sequence[str], overrides: Mapping[str, str], module_dir: str,
+            describe: str, on_poll=None, early: warm.Exec | None = None) -> subprocess.CompletedProcess:
+        """One ``go build`` in the warm container (or ``early``, the same one started before):
+        (exit code, Go's output)."""
+        environment = exec_environment(self.plan, self.settings, overrides)
+        workdir = warm.container_workdir(module_dir)  # the function's module
+        if early is not None:
+            run, container = early, early.container
+        else:
+            run, container = self._start(image, args, environment, workdir)
         with self._lock:
             self._live[run.id] = run
             closed = self._closed
         if closed:
             run.kill()
         try:
-            self.emit("build", f"go {' '.join(args)} in {image} ({container.short_id})")
+            self.emit("build", f"go {' '.join(args)} in {image} ({container.short_id})"
+                               + (", started while gbl planned" if early is not None else ""))
             code, stdout, stderr = warm.wait(run, describe=describe, cancelled=lambda: self._closed,
                                              on_poll=on_poll, waiting=lambda text: self.emit("waiting", text),
                                              poll=LINK_POLL_S)

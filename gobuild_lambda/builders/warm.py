@@ -384,6 +384,7 @@ class Exec:
                  environment: Mapping[str, str], workdir: str):
         self.client, self.container = client, container
         self.id = uuid.uuid4().hex
+        self.ended = False  # waited for, and its files removed
         self.base = exec_dir / self.id
         cmd = [HELPER, "run", self.id, "--", "go", *args]
         self.exec_id = client.api.exec_create(container.id, cmd, environment=dict(environment),
@@ -423,6 +424,7 @@ class Exec:
             pass
 
     def cleanup(self) -> None:
+        self.ended = True
         for ext in ("out", "err", "code"):
             try:
                 Path(f"{self.base}.{ext}").unlink()
@@ -480,3 +482,4 @@ def stop(env: Mapping[str, str], project_dir: Path | None = None) -> int:
 
 def container_workdir(module_dir: str) -> str:
     return str(PurePosixPath(CONTAINER_SRC, module_dir))
+
