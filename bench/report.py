@@ -173,8 +173,10 @@ def bounds(meta: dict, t: dict) -> list[str]:
             f"- docker: a warm no-op `gbl build --docker` takes {d_w:.2f} s, and gbl itself uses "
             f"{d_c:.1f} CPU s of it (the container's processes are the daemon's, not counted): "
             f"{d_w / l_w:.2f}× the local no-op (target 1.5×). Each `go build` runs by `exec` in the "
-            f"project's warm build container, so no container is created or removed; the "
-            f"{d_w - l_w:.2f} s more than local is importing the Docker SDK (requests, urllib3: "
-            f"started in a thread while `go list` plans), a few API calls to find the container, and "
-            f"one `exec` per `go build` call, waited for by polling its exit-code file.")
+            f"project's warm build container, so no container is created or removed, and (since the "
+            f"head start, docs/docker.md) last build's execs start again while `go list` plans, as "
+            f"the local builder's `go build` does; the {d_w - l_w:.2f} s more than local is importing "
+            f"the Docker SDK (requests, urllib3: ~0.2 CPU s, in a thread while `go list` plans, on the "
+            f"same 2 CPUs), the API calls that find the image and the container and start the execs, "
+            f"and a `go build` in the container a little slower than on the host.")
     return out

@@ -565,6 +565,7 @@ def render(meta: dict, t: dict) -> str:
         meta["cmdline"],
         "```",
         "",
+        *_updates(meta),
         f"Machine: {meta['machine']}, {meta['go']}, Python {meta['python']}, typer "
         f"{meta.get('typer', '?')}, libdeflate level {meta.get('deflate_level', '?')}; {n} functions; medians of "
         f"{meta['runs']} run(s), alternating which tool goes first; the whole benchmark took "
@@ -694,11 +695,20 @@ def render(meta: dict, t: dict) -> str:
     return "\n".join(lines)
 
 
+def _updates(meta: dict) -> list[str]:
+    """The commands whose samples replaced some of the first command's (``--update``)."""
+    out = []
+    for u in meta.get("updates", []):
+        out += [f"Then, at commit {u['commit']}, {u['runs']} run(s) in {u['elapsed_min']:.0f} min replaced "
+                f"the rows of {', '.join(f'`{sc}`' for sc in u['scenarios'])}:", "", "```sh", u["cmdline"], "```", ""]
+    return out
+
+
 def meta_of(bench: Bench, cmdline: str) -> dict:
     a = bench.args
     loads = sorted(s.load1 for s in bench.samples) or [0.0]
     return {
-        "cmdline": cmdline, "functions": a.functions, "runs": a.runs, "scale_to": a.scale_to,
+        "cmdline": cmdline, "commit": _commit(), "functions": a.functions, "runs": a.runs, "scale_to": a.scale_to,
         "elapsed_min": bench.elapsed / 60, "cpus": os.cpu_count(),
         "machine": f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}",
         "go": _go_version(bench), "python": platform.python_version(),
@@ -706,6 +716,28 @@ def meta_of(bench: Bench, cmdline: str) -> dict:
         "load_median": statistics.median(loads), "load_max": loads[-1], "skipped": bench.skipped,
         "versions": bench.versions, "repro_functions": min(a.functions, REPRO_FUNCTIONS),
     }
+
+
+def merge_into(earlier: dict, samples: list[Sample], meta: dict) -> tuple[list[Sample], dict]:
+    """An earlier run's samples and meta, with every scenario measured now replaced by the new
+    samples; ``meta["updates"]`` says which command (at which commit) replaced which rows."""
+    now = {s.scenario for s in samples}
+    kept = [Sample(**x) for x in earlier["samples"] if x["scenario"] not in now]
+    merged = kept + list(samples)
+    loads = sorted(s.load1 for s in merged) or [0.0]
+    out = dict(earlier["meta"])
+    out["updates"] = list(out.get("updates", [])) + [{
+        "cmdline": meta["cmdline"], "commit": meta.get("commit", "?"), "scenarios": sorted(now),
+        "runs": meta["runs"], "elapsed_min": meta["elapsed_min"]}]
+    out["load_median"], out["load_max"] = statistics.median(loads), loads[-1]
+    out["skipped"] = {**{k: v for k, v in out.get("skipped", {}).items() if k not in meta["skipped"]},
+                      **meta["skipped"]}
+    return merged, out
+
+
+def _commit() -> str:
+    proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return proc.stdout.strip() or "?"
 
 
 def _deflate_level() -> int:
@@ -745,6 +777,10 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", type=Path, help="where the trees and caches go (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--render-from", type=Path, help="only re-render the report from a --json file")
+    ap.add_argument("--update", type=Path, metavar="JSON",
+                    help="merge into this --json file of an earlier run: its samples of the scenarios "
+                         "measured now are replaced, the rest kept; the report names both commands "
+                         "(e.g. to re-measure the docker scenario after a change without a 2-hour run)")
     ap.add_argument("--tools", type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
                     help="only these tools (comma-separated: gbl, go, legacy, perfn, zip9, blz, sam, sam-par, "
                          "sam-cached), e.g. to re-measure one peer")
@@ -778,6 +814,8 @@ def main(argv=None) -> int:
             if not args.keep and args.workdir is None:
                 shutil.rmtree(work, ignore_errors=True)
         samples, meta = bench.samples, meta_of(bench, cmdline.strip())
+        if args.update:
+            samples, meta = merge_into(json.loads(args.update.read_text(encoding="utf-8")), samples, meta)
     t = summarize(samples)
     report = render(meta, t)
     print(report)

@@ -1,0 +1,51 @@
+"""bench/run.py --update: a partial run replaces only the scenarios it measured, and the report
+says which command (at which commit) replaced which rows."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_run():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _meta(run, cmdline: str, commit: str, runs: int) -> dict:
+    return {"cmdline": cmdline, "commit": commit, "functions": 4, "runs": runs, "scale_to": 8,
+            "elapsed_min": 3.0, "cpus": 2, "machine": "2 CPUs, Linux x86_64", "go": "go1.26.8",
+            "python": "3.11", "deflate_level": 7, "typer": "0", "load_median": 1.0, "load_max": 1.0,
+            "skipped": {}, "versions": {}, "repro_functions": 4}
+
+
+def test_update_replaces_only_the_scenarios_measured_again(tmp_path):
+    run = _load_run()
+    S = run.Sample
+    first = [S("gbl", "cold", 10.0, 20.0), S("go", "cold", 9.0, 18.0),
+             S("gbl", "docker noop", 3.0, 1.0), S("gbl", "local noop", 1.0, 0.8)]
+    earlier = {"meta": _meta(run, "python bench/run.py --scenarios all", "aaaaaaa", 3),
+               "samples": [asdict(s) for s in first]}
+    (tmp_path / "all.json").write_text(json.dumps(earlier))
+    again = [S("gbl", "docker noop", 1.2, 0.9, load1=0.5), S("gbl", "local noop", 1.0, 0.8, load1=0.5)]
+    samples, meta = run.merge_into(json.loads((tmp_path / "all.json").read_text()), again,
+                                   _meta(run, "python bench/run.py --scenarios docker", "bbbbbbb", 2))
+    t = run.summarize(samples)
+    assert t["cold"]["gbl"]["wall"] == 10.0 and t["cold"]["go"]["wall"] == 9.0  # kept
+    assert t["docker noop"]["gbl"]["walls"] == [1.2]  # replaced, not added to
+    assert meta["cmdline"] == "python bench/run.py --scenarios all" and meta["runs"] == 3
+    assert meta["updates"] == [{"cmdline": "python bench/run.py --scenarios docker", "commit": "bbbbbbb",
+                                "scenarios": ["docker noop", "local noop"], "runs": 2, "elapsed_min": 3.0}]
+    text = run.render(meta, t)
+    assert "python bench/run.py --scenarios all" in text
+    assert ("Then, at commit bbbbbbb, 2 run(s) in 3 min replaced the rows of `docker noop`, `local noop`:"
+            in text)
+    assert "python bench/run.py --scenarios docker" in text
