@@ -456,7 +456,7 @@ class DockerRunner:
         self.emit = on_event or (lambda kind, detail: None)
         self.images: dict[GoBuildCall, str] = {}
         self.session: _Session | None = None
-        # The head start (warm.start_early): execs the caller started while it planned, claimed
+        # The head start (early.start_early): execs the caller started while it planned, claimed
         # by the identical calls; and the selection under which this build's execs are recorded.
         self.early = list(early)
         self.selection = selection
@@ -679,10 +679,10 @@ class _Session:
         """The exec that runs ``call`` (in the container open() found for ``image``)."""
         environment = exec_environment(self.plan, self.settings, dict(call.env))
         return early_mod.ExecSpec(self._containers[image].id,
-                             container_args(call.args, self.plan.project_dir / BUILD_DIR),
-                             tuple(sorted(environment.items())),
-                             warm.container_workdir(call.functions[0].module_dir),
-                             tuple(str(call.binary(fn)) for fn in call.functions))
+                                  container_args(call.args, self.plan.project_dir / BUILD_DIR),
+                                  tuple(sorted(environment.items())),
+                                  warm.container_workdir(call.functions[0].module_dir),
+                                  tuple(str(call.binary(fn)) for fn in call.functions))
 
     def _start(self, image: str, args, environment, workdir: str):
         """(exec, container): ``go build`` started in the warm container for ``image``."""

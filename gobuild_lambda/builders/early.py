@@ -97,8 +97,8 @@ def start_early(client, project_dir: Path, selection: Mapping) -> list[Early]:
                     return []
         for spec in specs:
             before = {Path(b): binary_identity(Path(b)) for b in spec.binaries}
-            run = warm.Exec(client, containers[spec.container], project_dir / warm.EXEC_DIR, spec.args,
-                       dict(spec.environment), spec.workdir)
+            run = warm.Exec(client, containers[spec.container], project_dir / warm.EXEC_DIR,
+                            spec.args, dict(spec.environment), spec.workdir)
             started.append(Early(spec, run, before))
     except Exception:  # noqa: BLE001 - gone, or the daemon refused: stop what started, build as usual
         reap(started, stop=True)
@@ -114,8 +114,8 @@ def reap(early: Sequence[Early], *, stop: bool) -> None:
         if stop:
             e.run.kill()
         try:
-            warm.wait(e.run, describe="`go build` started early", cancelled=lambda: stop, on_poll=None,
-                 waiting=lambda text: None, poll=0.05)
+            warm.wait(e.run, describe="`go build` started early", cancelled=lambda: stop,
+                      on_poll=None, waiting=lambda text: None, poll=0.05)
         except DockerError:
             pass  # its container went away: so did the build
         e.run.cleanup()

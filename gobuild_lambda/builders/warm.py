@@ -482,4 +482,3 @@ def stop(env: Mapping[str, str], project_dir: Path | None = None) -> int:
 
 def container_workdir(module_dir: str) -> str:
     return str(PurePosixPath(CONTAINER_SRC, module_dir))
-
