@@ -381,9 +381,10 @@ def _runners(go, the_plan: Plan, buildable, environ, head: _HeadStart, emit):
     if containerised:
         from .builders.docker import DockerRunner
 
-        client, early = head.docker.connection.result() if head.docker is not None else (None, [])  # DockerError
+        # What the early connection found (DockerError if no daemon answered), else nothing yet.
+        client, early, rootless = (None, [], None) if head.docker is None else head.docker.connection.result()
         yield DockerRunner(the_plan, environ, lambda kind, detail: emit(Event(kind, detail=detail)),
-                           client=client, early=early, selection=head.selection), containerised
+                           client=client, early=early, selection=head.selection, rootless=rootless), containerised
 
 
 @dataclass(frozen=True)

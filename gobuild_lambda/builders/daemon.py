@@ -123,6 +123,15 @@ def connect(env: Mapping[str, str]):
     return client
 
 
+def rootless(client) -> bool:
+    """Is the daemon rootless Docker (container root is the invoking user)?  One ``info`` call."""
+    try:
+        options = client.info().get("SecurityOptions") or []
+    except Exception:  # noqa: BLE001 - an old or odd daemon: assume a rootful one
+        return False
+    return any("name=rootless" in str(o) for o in options)
+
+
 def _reason(exc: BaseException) -> str:
     """The useful part of an SDK / requests error: "[Errno 111] Connection refused", say."""
     text = str(exc)

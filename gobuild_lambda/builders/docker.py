@@ -390,17 +390,16 @@ def container_spec(plan: Plan, settings: DockerSettings, image: str, labels: Map
 
 
 # ------------------------------------------------------------------------------------ the daemon
-from .daemon import Endpoint, _reason, _unreachable, connect, endpoint  # noqa: E402,F401 - re-exported
+from .daemon import Endpoint, _reason, _unreachable, connect, endpoint, rootless  # noqa: E402,F401 - re-exported
 
 
-def ensure_image(client, image: str, emit: EventSink) -> None:
-    """The image is present, or pulled now; DockerError naming it if neither."""
+def ensure_image(client, image: str, emit: EventSink) -> str:
+    """The image's ID: it is present, or pulled now; DockerError naming it if neither."""
     from docker.errors import APIError, DockerException, ImageNotFound
     from docker.utils import parse_repository_tag
 
     try:
-        client.images.get(image)
-        return
+        return client.images.get(image).id
     except ImageNotFound:
         pass
     except APIError as exc:
@@ -408,7 +407,7 @@ def ensure_image(client, image: str, emit: EventSink) -> None:
     emit("pull", f"pulling {image}")
     repo, tag = parse_repository_tag(image)
     try:
-        client.images.pull(repo, tag=tag or "latest")
+        return client.images.pull(repo, tag=tag or "latest").id
     except (DockerException, OSError) as exc:
         raise DockerError(
             f"the image {image} is not present and cannot be pulled: {_explain(exc)}",
@@ -449,10 +448,12 @@ class DockerRunner:
     inline = False  # builds start from worker threads only (see runner._in_threads)
 
     def __init__(self, plan: Plan, env: Mapping[str, str], on_event: EventSink | None = None, *,
-                 client=None, early: Sequence[early_mod.Early] = (), selection: Mapping | None = None):
+                 client=None, early: Sequence[early_mod.Early] = (), selection: Mapping | None = None,
+                 rootless: bool | None = None):
         self.plan = plan
         self.env = env
         self.client = client  # a connection made already (and closed) by the caller, else our own
+        self.rootless = rootless  # what the caller found out about that daemon, else asked here
         self.emit = on_event or (lambda kind, detail: None)
         self.images: dict[GoBuildCall, str] = {}
         self.session: _Session | None = None
@@ -473,27 +474,27 @@ class DockerRunner:
         settings = resolve_settings(plan, self.env)
         client = self.client or connect(self.env)
         try:
-            if settings.user is not None and _rootless(client):
+            if settings.user is not None and (self.rootless if self.rootless is not None else _rootless(client)):
                 # Rootless Docker maps container root to the invoking user (and the host uid to a
                 # subordinate uid): running as 0:0 there is what leaves files owned by the user.
                 settings = replace(settings, user="0:0")
-            for image in sorted(set(self.images.values())):
-                ensure_image(client, image, emit)
+            ids = {image: ensure_image(client, image, emit) for image in sorted(set(self.images.values()))}
             _prepare_host(plan, settings)
+            counting = _CacheCount(settings.gocache)  # in a thread, while the daemon answers
             _sweep(client, plan.project_dir, emit)
-            self.session = _Session(client, plan, settings, emit)
-            before = _cache_entries(settings.gocache)
+            self.session = _Session(client, plan, settings, emit, ids)
             with _sigterm_as_interrupt():
                 try:
                     for image in sorted(set(self.images.values())):
                         self.session.container(image)
                     specs = self._claim(calls)
+                    counting.join()
                     yield
                 finally:
                     self.session.close()
             if self.selection is not None:
                 early_mod.record(plan.project_dir, self.selection, specs)
-            new_entries = max(0, _cache_entries(settings.gocache) - before)
+            new_entries = counting.new_entries()
             emit("cache", f"downloads={self.session.downloads} new-build-cache-entries={new_entries}")
         finally:
             if client is not self.client:
@@ -545,11 +546,7 @@ def stop_warm(env: Mapping[str, str], project_dir: Path | None = None) -> int:
 
 
 def _rootless(client) -> bool:
-    try:
-        options = client.info().get("SecurityOptions") or []
-    except Exception:  # noqa: BLE001 - an old or odd daemon: assume a rootful one
-        return False
-    return any("name=rootless" in str(o) for o in options)
+    return rootless(client)
 
 
 def _prepare_host(plan: Plan, settings: DockerSettings) -> None:
@@ -603,19 +600,47 @@ def _sweep(client, project_dir: Path, emit: EventSink) -> None:
         pass  # best effort: the build itself reports a daemon that does not answer
 
 
-def _cache_entries(gocache: Path) -> int:
-    """How many entries Go's build cache holds (its 256 two-hex-digit subdirectories)."""
-    total = 0
-    try:
-        subdirs = [d for d in os.scandir(gocache) if d.is_dir() and len(d.name) == 2]
-    except OSError:
-        return 0
-    for d in subdirs:
+class _CacheCount:
+    """How many entries a build added to Go's build cache (its 256 two-hex-digit subdirectories).
+
+    The count before runs in a thread (join before anything builds); the count after rescans
+    only the subdirectories whose mtime changed, so a warm build pays ~256 ``stat`` calls.
+    """
+
+    def __init__(self, gocache: Path):
+        self.gocache = gocache
+        self.before: dict[str, tuple[int, int]] = {}  # subdirectory -> (mtime_ns, entries)
+        self._thread = threading.Thread(target=self._scan, name="gbl-cache-count", daemon=True)
+        self._thread.start()
+
+    def _subdirs(self) -> list:
         try:
-            total += sum(1 for _ in os.scandir(d.path))
+            return [d for d in os.scandir(self.gocache) if d.is_dir() and len(d.name) == 2]
         except OSError:
-            pass
-    return total
+            return []
+
+    def _scan(self) -> None:
+        for d in self._subdirs():
+            try:
+                self.before[d.name] = (d.stat().st_mtime_ns, sum(1 for _ in os.scandir(d.path)))
+            except OSError:
+                pass
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def new_entries(self) -> int:
+        self.join()
+        added = 0
+        for d in self._subdirs():
+            try:
+                mtime = d.stat().st_mtime_ns
+                old_mtime, old_count = self.before.get(d.name, (None, 0))
+                if mtime != old_mtime:
+                    added += sum(1 for _ in os.scandir(d.path)) - old_count
+            except OSError:
+                pass
+        return max(0, added)
 
 
 class _Cancelled(Exception):
@@ -626,8 +651,10 @@ class _Session:
     """The warm containers of one DockerRunner.open and the builds running in them; ``close``
     kills every build still running (the containers stay warm)."""
 
-    def __init__(self, client, plan: Plan, settings: DockerSettings, emit: EventSink):
+    def __init__(self, client, plan: Plan, settings: DockerSettings, emit: EventSink,
+                 image_ids: Mapping[str, str] | None = None):
         self.client = client
+        self.image_ids = dict(image_ids or {})
         self.plan = plan
         self.settings = settings
         self.emit = emit
@@ -659,7 +686,8 @@ class _Session:
             if image in self._containers and not renew:
                 return self._containers[image]
         spec = container_spec(self.plan, self.settings, image, {})
-        key = warm.container_key(self.client.images.get(image).id, spec)
+        image_id = self.image_ids.get(image) or self.client.images.get(image).id
+        key = warm.container_key(image_id, spec)
         spec["labels"] = self.labels(image, key)
         container = warm.ensure(self.client, spec, key, self.plan.project_dir / ".gbl" / "docker" / "warm.lock",
                                 self.emit, lambda text: self.emit("waiting", text))

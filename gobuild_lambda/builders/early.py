@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 
 from ..errors import DockerError
 from ..fsutil import write_atomic
-from . import warm
+from . import daemon, warm
 from .runner import binary_identity
 
 CALLS_FILE = Path(".gbl") / "docker" / "calls.json"
@@ -123,8 +123,8 @@ def reap(early: Sequence[Early], *, stop: bool) -> None:
 
 class EarlyDocker:
     """Connects to the daemon in a daemon thread (and, given a selection, starts last build's
-    execs); ``connection`` is a Future of ``(client, [Early])``.  A build that never needs Docker
-    never waits for it: ``close`` cancels what has not connected yet, stops or waits for the
+    execs); ``connection`` is a Future of ``(client, [Early], rootless)``.  A build that never
+    needs Docker never waits for it: ``close`` cancels what has not connected yet, stops or waits for the
     execs nobody claimed, and closes the connection."""
 
     def __init__(self, env: Mapping[str, str], project_dir: Path, selection: Mapping | None):
@@ -137,10 +137,8 @@ class EarlyDocker:
                          name="gbl-docker-connect", daemon=True).start()
 
     def _connect(self, env, project_dir: Path, selection) -> None:
-        from .daemon import connect
-
         try:
-            client = connect(env)
+            client = daemon.connect(env)
         except BaseException as exc:  # noqa: BLE001 - handed to whoever needs the connection
             self.connection.set_exception(exc)
             return
@@ -150,10 +148,12 @@ class EarlyDocker:
                 self.connection.set_exception(DockerError("the build ended before Docker was needed"))
                 return
             self._client = client
+            rootless = None
             try:
                 self._early = start_early(client, project_dir, selection) if selection is not None else []
+                rootless = daemon.rootless(client)
             finally:
-                self.connection.set_result((client, self._early))
+                self.connection.set_result((client, self._early, rootless))
 
     def close(self, *, stop: bool) -> None:
         with self._lock:
