@@ -7,6 +7,8 @@ renders them as "not measured yet".
 
 from __future__ import annotations
 
+import statistics
+
 NOT_YET = ("Not measured yet: this report's JSON predates the scenario; `make bench` measures it.")
 
 PEER_COLUMNS = (
@@ -38,10 +40,24 @@ def _cell(v: dict | None) -> str:
     return f"{v['wall']:.2f} ({v['cpu']:.1f})" if v else "–"
 
 
+def paired(g: dict | None, p: dict | None, key: str = "wall") -> float | None:
+    """gbl / peer: the median of each run's own ratio when both have one sample per run (a run's
+    two samples were taken minutes apart, while the shared machine's speed varied between runs
+    by up to 2×), else the ratio of the medians."""
+    if not g or not p or not p.get(key):
+        return None
+    many = {"wall": "walls", "cpu": "cpus"}.get(key)
+    a, b = (g.get(many), p.get(many)) if many else (None, None)
+    if a and b and len(a) == len(b) > 1 and all(b):
+        return statistics.median(x / y for x, y in zip(a, b))
+    return g[key] / p[key]
+
+
 def _ratio(g: dict | None, p: dict | None) -> str:
-    if not g or not p or not p["wall"] or not p["cpu"]:
+    w, c = paired(g, p, "wall"), paired(g, p, "cpu")
+    if w is None or c is None:
         return "–"
-    return f"{g['wall'] / p['wall']:.2f} × ({g['cpu'] / p['cpu']:.2f} ×)"
+    return f"{w:.2f} × ({c:.2f} ×)"
 
 
 def peers_section(meta: dict, t: dict) -> list[str]:
@@ -54,8 +70,8 @@ def peers_section(meta: dict, t: dict) -> list[str]:
            f"{versions.get('sam', 'AWS SAM CLI')} from PyPI, in its own virtualenv, without containers,",
            "on a generated `template.yaml` (`BuildMethod: go1.x`, `provided.al2023`), with gbl's flags",
            "through `CGO_ENABLED=0` and `GOFLAGS`, plus SAM's own zipper (`sam package`'s) over each",
-           "function's build directory, inside the timed command. Wall seconds (CPU seconds); ratios are",
-           "gbl / peer, wall (CPU).", ""]
+           "function's build directory, inside the timed command. Wall seconds (CPU seconds); ratios are the",
+           "medians of the per-run gbl / peer ratios, wall (CPU).", ""]
     rows = [sc for sc in ("cold", "noop", "one-function", "shared-package")
             if any(tool in t.get(sc, {}) for tool, _ in PEER_COLUMNS)]
     if not rows:

@@ -49,3 +49,25 @@ def test_update_replaces_only_the_scenarios_measured_again(tmp_path):
     assert ("Then, at commit bbbbbbb, 2 run(s) in 3 min replaced the rows of `docker noop`, `local noop`:"
             in text)
     assert "python bench/run.py --scenarios docker" in text
+
+
+def test_ratios_are_medians_of_the_per_run_ratios():
+    run = _load_run()
+    S = run.Sample
+    # The machine ran twice as fast in the last run: each run's own ratio is what compares.
+    samples = [S("gbl", "cold", 12.0, 24.0), S("go", "cold", 10.0, 20.0),
+               S("go", "cold", 10.0, 20.0), S("gbl", "cold", 12.0, 24.0),
+               S("gbl", "cold", 6.6, 13.2), S("go", "cold", 5.0, 10.0)]
+    t = run.summarize(samples)
+    report = sys.modules["report"]
+    assert report.paired(t["cold"]["gbl"], t["cold"]["go"], "wall") == 1.2  # ratio of medians: 1.2 too
+    assert abs(report.paired(t["cold"]["gbl"], t["cold"]["go"], "cpu") - 1.2) < 1e-9
+    rows = {name: ratio for name, _what, ratio, _limit, _met in run.targets(t)}
+    assert rows["cold gbl ≤ 1.15× bare go build (wall and CPU)"] == 1.2
+    # One sample each (or unequal counts): the ratio of the medians.
+    one = run.summarize([S("gbl", "noop", 0.9, 0.8), S("go", "noop", 0.3, 0.2)])
+    assert abs(report.paired(one["noop"]["gbl"], one["noop"]["go"]) - 3.0) < 1e-9
+    skew = run.summarize([S("gbl", "cold", 11.0, 1), S("go", "cold", 10.0, 1), S("gbl", "cold", 30.0, 1),
+                          S("go", "cold", 10.0, 1), S("gbl", "cold", 12.0, 1), S("go", "cold", 20.0, 1)])
+    # Per run: 1.1, 3.0, 0.6 -> 1.1; the medians alone would say 12 / 10 = 1.2.
+    assert abs(report.paired(skew["cold"]["gbl"], skew["cold"]["go"]) - 1.1) < 1e-9
