@@ -42,7 +42,7 @@ class Endpoint:
     source: str  # "DOCKER_HOST" | "docker context NAME" | "the default socket"
 
     def describe(self) -> str:
-        return f"{self.host or _default_host()} ({self.source})"
+        return f"{self.host or default_host()} ({self.source})"
 
 
 def endpoint(env: Mapping[str, str]) -> Endpoint:
@@ -92,7 +92,7 @@ def _context_host(env: Mapping[str, str], name: str) -> str | None:
         return None
 
 
-def _default_host() -> str:
+def default_host() -> str:
     return "npipe:////./pipe/docker_engine" if sys.platform == "win32" else "unix:///var/run/docker.sock"
 
 
@@ -107,7 +107,7 @@ def connect(env: Mapping[str, str]):
             hint="reinstall gbl (`pip install gobuild-lambda`), which depends on docker>=7",
         ) from exc
     ep = endpoint(env)
-    host = ep.host or _default_host()
+    host = ep.host or default_host()
     if host.startswith("unix://") and not Path(host[len("unix://"):]).exists():
         raise _unreachable(ep, f"no socket at {host[len('unix://'):]}")
     # Never empty: the SDK reads os.environ when given an empty mapping.

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
+from concurrent import futures
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,9 +74,8 @@ def record(project_dir: Path, selection: Mapping, specs: Sequence[ExecSpec]) -> 
     write_atomic(path, data)
 
 
-def start_early(client, project_dir: Path, selection: Mapping) -> list[Early]:
-    """Start the last build's execs again if it was the same selection and its container still
-    runs; [] when anything is off (the build then runs as usual).  Call with the project locked."""
+def _record(project_dir: Path, selection: Mapping) -> list[ExecSpec]:
+    """The last build's execs, if it was the same selection and they are all `go build`."""
     try:
         data = json.loads((project_dir / CALLS_FILE).read_text(encoding="utf-8"))
         if data.get("selection") != selection:
@@ -82,18 +83,103 @@ def start_early(client, project_dir: Path, selection: Mapping) -> list[Early]:
         specs = [ExecSpec.from_json(d) for d in data["execs"]]
     except Exception:  # noqa: BLE001 - missing or unreadable: no head start
         return []
-    if any(spec.args[:1] != ("build",) for spec in specs):
-        return []
+    return specs if all(spec.args[:1] == ("build",) for spec in specs) else []
+
+
+def _ours(attrs: Mapping, project_dir: Path) -> bool:
+    """Only this project's running warm container: its ID, unguessable and known only to whoever
+    can use the daemon, is what makes the record trustworthy."""
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return ((attrs.get("State") or {}).get("Running") is True and labels.get(warm.LABEL_WARM) == "1"
+            and labels.get(warm.LABEL_PROJECT) == str(project_dir))
+
+
+@dataclass(frozen=True)
+class _Begun:
+    """An exec the head start began over the daemon's socket, before the SDK was imported."""
+
+    spec: ExecSpec
+    run_id: str
+    exec_id: str
+    before: dict
+    container: Mapping  # the container's inspect document
+
+
+def _begin_raw(socket_path: str, project_dir: Path, selection: Mapping) -> list[_Begun]:
+    """Start the recorded execs with three plain HTTP calls each over the Unix socket (importing the
+    Docker SDK takes longer than the no-op `go build` itself); [] when anything is off."""
+    specs = _record(project_dir, selection)
+    begun: list[_Begun] = []
+    try:
+        api = _UnixAPI(socket_path)
+        seen: dict[str, Mapping] = {}
+        for spec in specs:
+            if spec.container not in seen:
+                seen[spec.container] = api.call("GET", f"/containers/{spec.container}/json")
+                if not _ours(seen[spec.container], project_dir):
+                    return []
+        for spec in specs:
+            before = {Path(b): binary_identity(Path(b)) for b in spec.binaries}
+            run_id = uuid.uuid4().hex
+            exec_id = api.call("POST", f"/containers/{spec.container}/exec", {
+                "Cmd": warm.command(run_id, spec.args), "Env": [f"{k}={v}" for k, v in spec.environment],
+                "WorkingDir": spec.workdir, "AttachStdout": False, "AttachStderr": False})["Id"]
+            api.call("POST", f"/exec/{exec_id}/start", {"Detach": True})
+            begun.append(_Begun(spec, run_id, exec_id, before, seen[spec.container]))
+    except Exception:  # noqa: BLE001 - no answer, or a refusal: what began is adopted and waited for
+        pass
+    return begun
+
+
+class _UnixAPI:
+    """The Docker Engine API over a Unix socket, for the head start's few calls (stdlib only)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def call(self, method: str, url: str, body: Mapping | None = None) -> dict:
+        import http.client
+        import socket
+
+        conn = http.client.HTTPConnection("localhost", timeout=10)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(10)
+        sock.connect(self.path)
+        conn.sock = sock
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, url, body=data, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            text = resp.read()
+        finally:
+            conn.close()
+        if resp.status >= 300:
+            raise DockerError(f"{method} {url}: HTTP {resp.status}")
+        return json.loads(text) if text.strip() else {}
+
+
+def _socket_path(env: Mapping[str, str]) -> str | None:
+    host = daemon.endpoint(env).host or daemon.default_host()
+    return host[len("unix://"):] if host.startswith("unix://") else None
+
+
+def start_early(client, project_dir: Path, selection: Mapping,
+                begun: Sequence[_Begun] | None = None) -> list[Early]:
+    """Start the last build's execs again if it was the same selection and its container still
+    runs (or adopt those ``begun`` over the socket already); [] when anything is off (the build
+    then runs as usual).  Call with the project locked."""
+    if begun is not None:
+        return [Early(b.spec, warm.Exec(client, client.containers.prepare_model(dict(b.container)),
+                                        project_dir / warm.EXEC_DIR, b.spec.args, {}, b.spec.workdir,
+                                        started=(b.run_id, b.exec_id)), b.before) for b in begun]
+    specs = _record(project_dir, selection)
     started: list[Early] = []
     try:
         containers = {}
         for spec in specs:
             if spec.container not in containers:
-                # Only this project's running warm container: its ID, unguessable and known only
-                # to whoever can use the daemon, is what makes the record trustworthy.
                 c = containers[spec.container] = client.containers.get(spec.container)
-                if (c.status != "running" or c.labels.get(warm.LABEL_WARM) != "1"
-                        or c.labels.get(warm.LABEL_PROJECT) != str(project_dir)):
+                if not _ours(c.attrs, project_dir):
                     return []
         for spec in specs:
             before = {Path(b): binary_identity(Path(b)) for b in spec.binaries}
@@ -133,24 +219,34 @@ class EarlyDocker:
         self._closed = False
         self._client = None
         self._early: list[Early] = []
+        self._raw = False  # execs may be starting over the socket: close waits for the thread
         threading.Thread(target=self._connect, args=(env, project_dir, selection),
                          name="gbl-docker-connect", daemon=True).start()
 
     def _connect(self, env, project_dir: Path, selection) -> None:
+        begun = None
+        socket_path = _socket_path(env) if selection is not None else None
+        if socket_path is not None:
+            with self._lock:
+                if self._closed:
+                    self.connection.set_exception(DockerError("the build ended before Docker was needed"))
+                    return
+                self._raw = True
+            begun = _begin_raw(socket_path, project_dir, selection)
         try:
             client = daemon.connect(env)
         except BaseException as exc:  # noqa: BLE001 - handed to whoever needs the connection
             self.connection.set_exception(exc)
             return
         with self._lock:
-            if self._closed:
+            if self._closed and not begun:
                 client.close()
                 self.connection.set_exception(DockerError("the build ended before Docker was needed"))
                 return
             self._client = client
             rootless = None
             try:
-                self._early = start_early(client, project_dir, selection) if selection is not None else []
+                self._early = start_early(client, project_dir, selection, begun) if selection is not None else []
                 rootless = daemon.rootless(client)
             finally:
                 self.connection.set_result((client, self._early, rootless))
@@ -158,6 +254,10 @@ class EarlyDocker:
     def close(self, *, stop: bool) -> None:
         with self._lock:
             self._closed = True
+            raw = self._raw
+        if raw:  # execs may have begun over the socket: the thread adopts them, then they are reaped
+            futures.wait([self.connection])
+        with self._lock:
             client, early = self._client, self._early
         if client is None:
             return  # not connected (yet): nothing started, and the thread closes what it opens

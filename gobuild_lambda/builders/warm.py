@@ -377,17 +377,26 @@ def remove(container) -> None:
         pass
 
 
+def command(run_id: str, args: Sequence[str]) -> list[str]:
+    """The exec's command line: ``go args`` under the helper, as run ``run_id``."""
+    return [HELPER, "run", run_id, "--", "go", *args]
+
+
 class Exec:
     """One ``go build`` running in a warm container, through the helper."""
 
     def __init__(self, client, container, exec_dir: Path, args: Sequence[str],
-                 environment: Mapping[str, str], workdir: str):
+                 environment: Mapping[str, str], workdir: str, *, started: tuple[str, str] | None = None):
+        """Start ``go args`` in ``container``; or, with ``started`` (run ID, exec ID), adopt the one
+        the head start began without the SDK (early.py)."""
         self.client, self.container = client, container
-        self.id = uuid.uuid4().hex
+        self.id = started[0] if started else uuid.uuid4().hex
         self.ended = False  # waited for, and its files removed
         self.base = exec_dir / self.id
-        cmd = [HELPER, "run", self.id, "--", "go", *args]
-        self.exec_id = client.api.exec_create(container.id, cmd, environment=dict(environment),
+        if started:
+            self.exec_id = started[1]
+            return
+        self.exec_id = client.api.exec_create(container.id, command(self.id, args), environment=dict(environment),
                                               workdir=workdir, stdout=False, stderr=False)["Id"]
         client.api.exec_start(self.exec_id, detach=True)
 
