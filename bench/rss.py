@@ -16,10 +16,14 @@ class WorkerRss:
         self._thread.start()
 
     def _poll(self) -> None:
+        # A child counts once it was still Python at the previous poll: the parent's fork that is
+        # about to exec `go` is briefly a "python" child too, with the parent's VmHWM.
+        before: set[int] = set()
         while not self._stop.is_set():
-            for child in _children(self.pid):
-                if _is_python(child):
-                    self.peak = max(self.peak, _hwm_kib(child))
+            now = {child for child in _children(self.pid) if _is_python(child)}
+            for child in now & before:
+                self.peak = max(self.peak, _hwm_kib(child))
+            before = now
             self._stop.wait(self.interval)
 
     def stop(self) -> None:

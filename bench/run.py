@@ -696,7 +696,8 @@ def render(meta: dict, t: dict) -> str:
               "- `--docker` runs each `go build` by `exec` in a warm build container (one per project,",
               "  image and settings, stopping by itself when idle), so a warm build creates no container;",
               "  and, like the local builder, it starts last build's execs again while `go list` plans",
-              "  (connecting to the daemon, and importing the Docker SDK, in a thread meanwhile).",
+              "  (in a thread: over the daemon's Unix socket with the standard library, before the",
+              "  Docker SDK, which the rest of the build needs, has been imported).",
               "- The CLI's start-up is imports. typer 0.29 imports pydantic and builds a validator for",
               "  every option (about 0.1 s a run), so gbl requires typer < 0.29; a test checks that a",
               "  no-op `gbl build` imports neither pydantic nor any stage it does not run.",
@@ -713,7 +714,7 @@ def _updates(meta: dict) -> list[str]:
     """The commands whose samples replaced some of the first command's (``--update``)."""
     out = []
     for u in meta.get("updates", []):
-        out += [f"Then, at commit {u['commit']}, {u['runs']} run(s) in {u['elapsed_min']:.0f} min replaced "
+        out += [f"Then, at commit {u['commit']}, a {u['elapsed_min']:.0f}-min run replaced "
                 f"the rows of {', '.join(f'`{sc}`' for sc in u['scenarios'])}:", "", "```sh", u["cmdline"], "```", ""]
     return out
 
@@ -740,7 +741,8 @@ def merge_into(earlier: dict, samples: list[Sample], meta: dict) -> tuple[list[S
     merged = kept + list(samples)
     loads = sorted(s.load1 for s in merged) or [0.0]
     out = dict(earlier["meta"])
-    out["updates"] = list(out.get("updates", [])) + [{
+    # An earlier update whose rows are all measured again is history no longer shown.
+    out["updates"] = [u for u in out.get("updates", []) if not set(u["scenarios"]) <= now] + [{
         "cmdline": meta["cmdline"], "commit": meta.get("commit", "?"), "scenarios": sorted(now),
         "runs": meta["runs"], "elapsed_min": meta["elapsed_min"]}]
     out["load_median"], out["load_max"] = statistics.median(loads), loads[-1]
