@@ -226,8 +226,11 @@ def lambda_name(name: str, entry: Mapping, cfg: config_mod.Config) -> str:
 def load_targets(
     project_dir: Path | str, *, names: Sequence[str] = (), out_dir: Path | str | None = None
 ) -> tuple[Path, list[Target]]:
-    """The manifest's functions (or ``names`` of them) with their Lambda names."""
-    project = Path(project_dir)
+    """The manifest's functions (or ``names`` of them) with their Lambda names.  From a directory
+    inside the project, as ``gbl build`` does, the project is the one above it."""
+    from .planner import find_root
+
+    project = find_root(Path(project_dir).resolve(), gowork_off=False)
     cfg = config_mod.load(project)
     out = fsutil.output_dir(out_dir if out_dir is not None else project / DEFAULT_OUT_DIR)
     entries = _read_manifest(out)

@@ -147,7 +147,9 @@ def build(
     selection = {"names": sorted(names), "shard": list(shard) if shard else None, "arch": overrides.arch,
                  "builder": builder, "image": image or None, "jobs": jobs}
     with ExitStack() as stack:
+        # The directory the plan will choose (so a build from inside the project gets the head start).
         root = Path(project_dir).resolve()
+        root = plan_mod.find_root(root, gowork_off=plan_mod.gowork_off(go)) if root.is_dir() else root
         started: list[builders.local.Running] = []
         locked = (root / CALLS_FILE).is_file()
         if locked:

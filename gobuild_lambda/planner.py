@@ -141,7 +141,7 @@ def plan(
     project_dir = Path(project_dir).resolve()
     if not project_dir.is_dir():
         raise PlanError("no such directory", where=str(project_dir), hint="check the -C argument")
-    project_dir = find_root(project_dir, gowork_off=_gowork_off(go))
+    project_dir = find_root(project_dir, gowork_off=gowork_off(go))
     cfg = config if config is not None else config_mod.load(project_dir)
     if overrides is not None:
         cfg = cfg.with_overrides(overrides)
@@ -238,12 +238,12 @@ def _units(go, project_dir: Path, cfg: Config):
     tfuncs = [tf for t in templates for tf in discover.read_template(t, project_dir)]
     units: dict[Path, _Unit] = {}
     work = project_dir / "go.work"
-    gowork = work if work.is_file() and not _gowork_off(go) else None
+    gowork = work if work.is_file() and not gowork_off(go) else None
     if gowork is not None:
         for m in discover.workspace_modules(gowork):
             units[m] = _Unit(m, patterns=True)
     elif (project_dir / "go.mod").is_file() or not (tfuncs or cfg.discover.modules):
-        if (project_dir / "go.mod").is_file() and not _gowork_off(go):
+        if (project_dir / "go.mod").is_file() and not gowork_off(go):
             # a module of a workspace above: `go build` here would build with that go.work
             gowork = discover.workspace_above(project_dir)
         info = gotool.module_info(go, project_dir)
@@ -291,7 +291,7 @@ def _modules(project_dir: Path, units) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((_rel(project_dir, u.dir), u.info["Path"]) for u in units.values()))
 
 
-def _gowork_off(go) -> bool:
+def gowork_off(go) -> bool:
     return go.env.get("GOWORK", "").strip() == "off"
 
 

@@ -226,6 +226,9 @@ def test_diff_exit_code_zero_when_all_unchanged(aws, sample):
     r = aws.gbl("diff", "--exit-code", "--json", project=sample)
     assert r.returncode == 0, r.stderr
     assert {f["status"] for f in json.loads(r.stdout)["functions"]} == {"unchanged"}
+    # From a directory inside the project, as `gbl build` there does: the project's dist/.
+    r = run_gbl("diff", "--exit-code", "--json", cwd=sample / "cmd", env=aws.env)
+    assert r.returncode == 0 and json.loads(r.stdout)["out_dir"] == str((sample / "dist").resolve()), r.stderr
 
 
 # ----------------------------------------------------------------------------------- deploy

@@ -10,6 +10,8 @@ library included, compiles differently for the arch, so every binary of that arc
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -150,3 +152,19 @@ def test_change_between_two_builds_of_a_speculative_start(built, tmp_path):
     toml.write_text(toml.read_text() + '\n[functions.users-list]\narch = "arm64"\n')
     report = rebuild_and_check(built, tmp_path, {"users-list"})
     assert {r.function.name: r.function.arch for r in report.results}["users-list"] == "arm64"
+
+
+def test_a_build_from_inside_the_project_gets_the_head_start(built, tmp_path):
+    # Run from cmd/, gbl plans the project above it (as `go` would) and, as from the project's own
+    # directory, starts last build's `go build` before `go list` plans: the log of a `go` wrapper
+    # shows `build` first.
+    log = tmp_path / "go.log"
+    wrapper = tmp_path / "go"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> "{log}"\nexec "{shutil.which("go")}" "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, "GBL_GO": str(wrapper)}
+    for where in (built, built / "cmd"):
+        log.write_text("")
+        report = gobuild_lambda.build(where, env=env)
+        assert report.out_dir == (built / "dist").resolve() and touched(report) == (set(), set())
+        assert log.read_text().split()[0] == "build", (where, log.read_text())
