@@ -493,7 +493,7 @@ class DockerRunner:
                 finally:
                     self.session.close()
             if self.selection is not None:
-                early_mod.record(plan.project_dir, self.selection, specs)
+                early_mod.record(plan.project_dir, self.selection, specs, self.session.tokens())
             new_entries = counting.new_entries()
             emit("cache", f"downloads={self.session.downloads} new-build-cache-entries={new_entries}")
         finally:
@@ -703,6 +703,12 @@ class _Session:
         for run in live:
             run.kill()
 
+    def tokens(self) -> dict[str, str]:
+        """Each warm container's secret (warm.TOKEN_ENV), by container ID."""
+        with self._lock:
+            containers = list(self._containers.values())
+        return {c.id: token for c in containers if (token := warm.token_of(c.attrs))}
+
     def spec(self, image: str, call: GoBuildCall) -> early_mod.ExecSpec:
         """The exec that runs ``call`` (in the container open() found for ``image``)."""
         environment = exec_environment(self.plan, self.settings, dict(call.env))
@@ -712,13 +718,13 @@ class _Session:
                                   warm.container_workdir(call.functions[0].module_dir),
                                   tuple(str(call.binary(fn)) for fn in call.functions))
 
-    def _start(self, image: str, args, environment, workdir: str):
-        """(exec, container): ``go build`` started in the warm container for ``image``."""
+    def _start(self, image: str, args, environment, workdir: str, *, renew: bool = False):
+        """(exec, container): ``go build`` asked of the warm container for ``image``."""
         from docker.errors import APIError, DockerException
 
         exec_dir = self.plan.project_dir / EXEC_DIR
         for attempt in (1, 2):
-            container = self.container(image, renew=attempt == 2)
+            container = self.container(image, renew=renew or attempt == 2)
             try:
                 return warm.Exec(self.client, container, exec_dir, args, environment, workdir), container
             except (APIError, DockerException) as exc:
@@ -736,25 +742,33 @@ class _Session:
         (exit code, Go's output)."""
         environment = exec_environment(self.plan, self.settings, overrides)
         workdir = warm.container_workdir(module_dir)  # the function's module
-        if early is not None:
-            run, container = early, early.container
-        else:
-            run, container = self._start(image, args, environment, workdir)
-        with self._lock:
-            self._live[run.id] = run
-            closed = self._closed
-        if closed:
-            run.kill()
-        try:
-            self.emit("build", f"go {' '.join(args)} in {image} ({container.short_id})"
-                               + (", started while gbl planned" if early is not None else ""))
-            code, stdout, stderr = warm.wait(run, describe=describe, cancelled=lambda: self._closed,
-                                             on_poll=on_poll, waiting=lambda text: self.emit("waiting", text),
-                                             poll=LINK_POLL_S)
-        finally:
+        renew = False
+        while True:
+            if early is not None:
+                run, container = early, early.container
+            else:
+                run, container = self._start(image, args, environment, workdir, renew=renew)
             with self._lock:
-                self._live.pop(run.id, None)
-            run.cleanup()
+                self._live[run.id] = run
+                closed = self._closed
+            if closed:
+                run.kill()
+            try:
+                self.emit("build", f"go {' '.join(args)} in {image} ({container.short_id})"
+                                   + (", started while gbl planned" if early is not None else ""))
+                code, stdout, stderr = warm.wait(run, describe=describe, cancelled=lambda: self._closed,
+                                                 on_poll=on_poll, waiting=lambda text: self.emit("waiting", text),
+                                                 poll=LINK_POLL_S)
+                break
+            except warm.Unclaimed:
+                # It stopped when idle just as the request came: nothing ran; once more, in a new one.
+                if renew:
+                    raise
+                early, renew = None, True
+            finally:
+                with self._lock:
+                    self._live.pop(run.id, None)
+                run.cleanup()
         if self._closed:
             raise _Cancelled()
         for line in stderr.splitlines():

@@ -1,19 +1,22 @@
-"""The head start of Docker builds: last build's execs, started again while ``go list`` plans.
+"""The head start of Docker builds: last build's ``go build`` runs, asked for again while ``go list`` plans.
 
 The local runner starts last time's ``go build`` before the plan is known (pipeline's speculative
-start); this is the same for the warm build container.  Each Docker build records its execs
-(:func:`record`, ``.gbl/docker/calls.json``); the next build of the same selection connects to the
-daemon in a thread (:class:`EarlyDocker`: importing the SDK alone takes ~0.2 s) and starts them
-again (:func:`start_early`).  The Docker runner claims each one its plan asks for exactly and waits
-for the others (:func:`reap`) before anything else starts; the pipeline stops them all if the build
-fails first.  A warm no-op then costs the plan, not the plan and then a ``go build``.
+start); this is the same for the warm build container.  Each Docker build records its runs
+(:func:`record`, ``.gbl/docker/calls.json``); the next build of the same selection asks the warm
+container for them again in a thread (:class:`EarlyDocker`): on a ``unix://`` daemon with one plain
+Engine API call per container and a request file per run (:func:`_begin_raw`), before the Docker
+SDK (~0.2 s to import) is even loaded.  The Docker runner claims each one its plan asks for exactly
+and waits for the others (:func:`reap`) before anything else starts; the pipeline stops them all if
+the build fails first.  A warm no-op then costs the plan, not the plan and then a ``go build``.
 
-A record is trusted only when the container it names is this project's running warm container:
-its ID is random and known only to gbl's record and to whoever can use the daemon.
+A record is trusted only when the container it names is this project's running warm container and
+each run in it is signed with that container's secret (warm.TOKEN_ENV), which only gbl and whoever
+can use the daemon (root-equivalent) can read.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 import uuid
@@ -61,10 +64,17 @@ class Early:
     before: dict  # its binaries' identities before it started (Path -> build ID or None)
 
 
-def record(project_dir: Path, selection: Mapping, specs: Sequence[ExecSpec]) -> None:
-    """Remember this build's execs for the next build of the same selection."""
-    data = json.dumps({"selection": selection, "execs": [s.to_json() for s in specs]},
-                      indent=1, sort_keys=True).encode()
+def _signed(selection: Mapping, spec: ExecSpec) -> bytes:
+    return json.dumps({"selection": selection, "exec": spec.to_json()}, sort_keys=True,
+                      separators=(",", ":")).encode()
+
+
+def record(project_dir: Path, selection: Mapping, specs: Sequence[ExecSpec], tokens: Mapping[str, str]) -> None:
+    """Remember this build's runs for the next build of the same selection, each signed with its
+    container's secret (``tokens``: container ID -> secret)."""
+    execs = [{**s.to_json(), "mac": warm.sign(tokens[s.container], _signed(selection, s))}
+             for s in specs if tokens.get(s.container)]
+    data = json.dumps({"selection": selection, "execs": execs}, indent=1, sort_keys=True).encode()
     path = project_dir / CALLS_FILE
     try:
         if path.read_bytes() == data:
@@ -74,16 +84,25 @@ def record(project_dir: Path, selection: Mapping, specs: Sequence[ExecSpec]) -> 
     write_atomic(path, data)
 
 
-def _record(project_dir: Path, selection: Mapping) -> list[ExecSpec]:
-    """The last build's execs, if it was the same selection and they are all `go build`."""
+def _record(project_dir: Path, selection: Mapping) -> list[tuple[ExecSpec, str]]:
+    """The last build's runs and their signatures, if it was the same selection and they are all
+    ``go build``."""
     try:
         data = json.loads((project_dir / CALLS_FILE).read_text(encoding="utf-8"))
         if data.get("selection") != selection:
             return []
-        specs = [ExecSpec.from_json(d) for d in data["execs"]]
+        specs = [(ExecSpec.from_json(d), str(d["mac"])) for d in data["execs"]]
     except Exception:  # noqa: BLE001 - missing or unreadable: no head start
         return []
-    return specs if all(spec.args[:1] == ("build",) for spec in specs) else []
+    return specs if all(spec.args[:1] == ("build",) for spec, _ in specs) else []
+
+
+def _trusted(attrs: Mapping, project_dir: Path, selection: Mapping, spec: ExecSpec, mac: str) -> str | None:
+    """The container's secret when ``spec`` may run in it (see the module's docstring), else None."""
+    token = warm.token_of(attrs) if _ours(attrs, project_dir) else None
+    if token and hmac.compare_digest(mac, warm.sign(token, _signed(selection, spec))):
+        return token
+    return None
 
 
 def _ours(attrs: Mapping, project_dir: Path) -> bool:
@@ -96,36 +115,35 @@ def _ours(attrs: Mapping, project_dir: Path) -> bool:
 
 @dataclass(frozen=True)
 class _Begun:
-    """An exec the head start began over the daemon's socket, before the SDK was imported."""
+    """A run the head start asked for before the SDK was imported."""
 
     spec: ExecSpec
     run_id: str
-    exec_id: str
     before: dict
     container: Mapping  # the container's inspect document
 
 
 def _begin_raw(socket_path: str, project_dir: Path, selection: Mapping) -> list[_Begun]:
-    """Start the recorded execs with three plain HTTP calls each over the Unix socket (importing the
-    Docker SDK takes longer than the no-op `go build` itself); [] when anything is off."""
-    specs = _record(project_dir, selection)
+    """Ask for the recorded runs again: one plain HTTP call per container over the Unix socket (to
+    read its labels and secret), then a signed request file per run; [] when anything is off."""
+    record = _record(project_dir, selection)
     begun: list[_Begun] = []
     try:
         api = _UnixAPI(socket_path)
         seen: dict[str, Mapping] = {}
-        for spec in specs:
+        tokens = []
+        for spec, mac in record:
             if spec.container not in seen:
                 seen[spec.container] = api.call("GET", f"/containers/{spec.container}/json")
-                if not _ours(seen[spec.container], project_dir):
-                    return []
-        for spec in specs:
+            token = _trusted(seen[spec.container], project_dir, selection, spec, mac)
+            if token is None:
+                return []
+            tokens.append(token)
+        for (spec, _), token in zip(record, tokens):
             before = {Path(b): binary_identity(Path(b)) for b in spec.binaries}
             run_id = uuid.uuid4().hex
-            exec_id = api.call("POST", f"/containers/{spec.container}/exec", {
-                "Cmd": warm.command(run_id, spec.args), "Env": [f"{k}={v}" for k, v in spec.environment],
-                "WorkingDir": spec.workdir, "AttachStdout": False, "AttachStderr": False})["Id"]
-            api.call("POST", f"/exec/{exec_id}/start", {"Detach": True})
-            begun.append(_Begun(spec, run_id, exec_id, before, seen[spec.container]))
+            warm.request(project_dir / warm.EXEC_DIR, run_id, token, spec.args, spec.environment, spec.workdir)
+            begun.append(_Begun(spec, run_id, before, seen[spec.container]))
     except Exception:  # noqa: BLE001 - no answer, or a refusal: what began is adopted and waited for
         pass
     return begun
@@ -165,26 +183,27 @@ def _socket_path(env: Mapping[str, str]) -> str | None:
 
 def start_early(client, project_dir: Path, selection: Mapping,
                 begun: Sequence[_Begun] | None = None) -> list[Early]:
-    """Start the last build's execs again if it was the same selection and its container still
+    """Ask for the last build's runs again if it was the same selection and its container still
     runs (or adopt those ``begun`` over the socket already); [] when anything is off (the build
     then runs as usual).  Call with the project locked."""
+    exec_dir = project_dir / warm.EXEC_DIR
     if begun is not None:
         return [Early(b.spec, warm.Exec(client, client.containers.prepare_model(dict(b.container)),
-                                        project_dir / warm.EXEC_DIR, b.spec.args, {}, b.spec.workdir,
-                                        started=(b.run_id, b.exec_id)), b.before) for b in begun]
-    specs = _record(project_dir, selection)
+                                        exec_dir, b.spec.args, {}, b.spec.workdir, begun=b.run_id),
+                      b.before) for b in begun]
+    record = _record(project_dir, selection)
     started: list[Early] = []
     try:
         containers = {}
-        for spec in specs:
+        for spec, mac in record:
             if spec.container not in containers:
-                c = containers[spec.container] = client.containers.get(spec.container)
-                if not _ours(c.attrs, project_dir):
-                    return []
-        for spec in specs:
+                containers[spec.container] = client.containers.get(spec.container)
+            if _trusted(containers[spec.container].attrs, project_dir, selection, spec, mac) is None:
+                return []
+        for spec, _ in record:
             before = {Path(b): binary_identity(Path(b)) for b in spec.binaries}
-            run = warm.Exec(client, containers[spec.container], project_dir / warm.EXEC_DIR,
-                            spec.args, dict(spec.environment), spec.workdir)
+            run = warm.Exec(client, containers[spec.container], exec_dir, spec.args,
+                            dict(spec.environment), spec.workdir)
             started.append(Early(spec, run, before))
     except Exception:  # noqa: BLE001 - gone, or the daemon refused: stop what started, build as usual
         reap(started, stop=True)

@@ -23,11 +23,14 @@ capabilities, no network unless asked); the spec is :func:`container_spec`.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
 import time
 import uuid
 from pathlib import Path, PurePosixPath
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from ..errors import DockerError
 
@@ -47,19 +50,28 @@ LABEL_IDLE = "gbl.idle-timeout"
 DEFAULT_IDLE_TIMEOUT_S = 900
 READY = b"gbl-warm ready"
 _READY_TIMEOUT_S = 900  # the helper compiles once per build cache: minutes on a slow machine
-_CHECK_EVERY_S = 1.0  # how often a waiting build asks the daemon whether its exec still runs
+_CHECK_EVERY_S = 1.0  # how often a waiting build asks the daemon whether its container still runs
+# A random secret in each warm container's environment (readable only through the daemon): the
+# helper runs a request only when it is signed with it.
+TOKEN_ENV = "GBL_WARM_TOKEN"
 
 HELPER_SOURCE = """// gbl-warm: the main process of gbl's warm build container, and the wrapper of each `go build`
 // gbl runs in it (docs/docker.md).  Written by gbl; standard library only.
 //
-//	gbl-warm idle SECONDS     copy itself to /tmp/gbl-warm, say "gbl-warm ready", then exit once
-//	                          no build runs and none has started or ended for SECONDS
+//	gbl-warm idle SECONDS     copy itself to /tmp/gbl-warm, say "gbl-warm ready", start each
+//	                          request gbl leaves in /gbl/exec (ID.req, signed with the container's
+//	                          GBL_WARM_TOKEN) as `gbl-warm run ID -- go ARGS...`, and exit once no
+//	                          build runs and none has started or ended for SECONDS
 //	gbl-warm run ID -- CMD... run CMD in its own process group (its pid in /tmp/gbl-runs/ID), its
 //	                          output to /gbl/exec/ID.out and .err, then its exit code to ID.code
 //	gbl-warm kill ID          kill run ID's process group (now, or as soon as it starts)
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -74,10 +86,12 @@ import (
 )
 
 const (
-	results  = "/gbl/exec"
-	runs     = "/tmp/gbl-runs"
-	activity = runs + "/.activity"
-	self     = "/tmp/gbl-warm"
+	results     = "/gbl/exec"
+	runs        = "/tmp/gbl-runs"
+	activity    = runs + "/.activity"
+	self        = "/tmp/gbl-warm"
+	tokenEnv    = "GBL_WARM_TOKEN"
+	requestPoll = 10 * time.Millisecond
 )
 
 func main() {
@@ -117,22 +131,112 @@ func idle(arg string) {
 	must(err)
 	must(copyFile(exe, self+".new"))
 	must(os.Rename(self+".new", self))
+	token := os.Getenv(tokenEnv)
+	os.Unsetenv(tokenEnv) // the builds never see it
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	fmt.Println("gbl-warm ready")
-	tick := time.NewTicker(min(timeout, 5*time.Second))
+	// A request is picked up within one poll: a directory read every few milliseconds costs far
+	// less than the daemon's exec, which is what it replaces.
+	tick := time.NewTicker(requestPoll)
+	every := min(timeout, 5*time.Second)
+	checked := time.Now()
 	for {
 		select {
 		case <-stop:
 			os.Exit(0)
 		case <-tick.C:
 		}
+		started := serve(token)
+		if started > 0 || time.Since(checked) < every {
+			continue
+		}
+		checked = time.Now()
 		st, err := os.Stat(activity)
-		if live() == 0 && (err != nil || time.Since(st.ModTime()) >= timeout) {
+		if live() == 0 && (err != nil || time.Since(st.ModTime()) >= timeout) && serve(token) == 0 {
 			fmt.Println("gbl-warm: idle, exiting")
 			os.Exit(0)
 		}
 	}
+}
+
+// request is what gbl writes to /gbl/exec/ID.req: its HMAC-SHA256 (hex, keyed by the
+// container's token), a newline, then this as JSON.
+type request struct {
+	ID   string   `json:"id"`
+	Args []string `json:"args"`
+	Env  []string `json:"env"`
+	Dir  string   `json:"dir"`
+}
+
+// serve starts every request waiting in the results directory; how many it started.
+func serve(token string) int {
+	names, err := os.ReadDir(results)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range names {
+		id, ok := strings.CutSuffix(e.Name(), ".req")
+		if !ok || !validID(id) {
+			continue
+		}
+		// Claimed by renaming it: gbl withdraws a request by removing it, and only one of the two wins.
+		path := filepath.Join(results, e.Name())
+		taken := path + ".taken"
+		if os.Rename(path, taken) != nil {
+			continue
+		}
+		data, err := os.ReadFile(taken)
+		os.Remove(taken)
+		if err != nil {
+			continue
+		}
+		if why := start(token, id, data); why != "" {
+			// Refused: nothing runs, and gbl (waiting for ID.code) hears why.
+			base := filepath.Join(results, id)
+			os.WriteFile(base+".err", []byte("gbl-warm: request refused: "+why+"\\n"), 0o644)
+			os.WriteFile(base+".code.tmp", []byte("126"), 0o644)
+			os.Rename(base+".code.tmp", base+".code")
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// start checks a request and runs `go ARGS` for it under `gbl-warm run`; why it refused, or "".
+func start(token, id string, data []byte) string {
+	mac, body, ok := strings.Cut(string(data), "\\n")
+	if !ok || token == "" {
+		return "unsigned"
+	}
+	h := hmac.New(sha256.New, []byte(token))
+	h.Write([]byte(body))
+	if !hmac.Equal([]byte(mac), []byte(hex.EncodeToString(h.Sum(nil)))) {
+		return "bad signature"
+	}
+	var req request
+	if json.Unmarshal([]byte(body), &req) != nil || req.ID != id || len(req.Args) == 0 || req.Args[0] != "build" {
+		return "not a go build"
+	}
+	cmd := exec.Command(self, append([]string{"run", id, "--", "go"}, req.Args...)...)
+	cmd.Env = append(os.Environ(), req.Env...)
+	cmd.Dir = req.Dir
+	if err := cmd.Start(); err != nil {
+		return err.Error()
+	}
+	touch()
+	go cmd.Wait()
+	return ""
+}
+
+func validID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
 }
 
 func live() int {
@@ -316,6 +420,8 @@ def _create(client, spec: dict, emit, waiting):
     from docker.errors import APIError, DockerException
 
     image = spec["image"]
+    # Not part of the key (container_key): a new secret for every container.
+    spec = {**spec, "environment": {**spec.get("environment", {}), TOKEN_ENV: secrets.token_hex(32)}}
     try:
         container = client.containers.create(**spec)
     except APIError as exc:
@@ -377,43 +483,80 @@ def remove(container) -> None:
         pass
 
 
-def command(run_id: str, args: Sequence[str]) -> list[str]:
-    """The exec's command line: ``go args`` under the helper, as run ``run_id``."""
-    return [HELPER, "run", run_id, "--", "go", *args]
+def token_of(attrs: Mapping) -> str | None:
+    """The warm container's secret, from its inspect document (None: not one of gbl's)."""
+    for item in (attrs.get("Config") or {}).get("Env") or []:
+        key, _, value = item.partition("=")
+        if key == TOKEN_ENV:
+            return value
+    return None
+
+
+def sign(token: str, body: bytes) -> str:
+    return hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+
+
+def request(exec_dir: Path, run_id: str, token: str, args: Sequence[str],
+            environment: Iterable[tuple[str, str]], workdir: str) -> None:
+    """Ask the container's helper to run ``go args`` as run ``run_id``: a signed request file it
+    picks up within milliseconds (the daemon's exec takes 50-100 ms to start a process)."""
+    body = json.dumps({"id": run_id, "args": list(args), "env": [f"{k}={v}" for k, v in environment],
+                       "dir": workdir}, sort_keys=True, separators=(",", ":")).encode()
+    path = exec_dir / f"{run_id}.req"
+    tmp = exec_dir / f".{run_id}.req.tmp"  # the helper reads only names ending in .req
+    tmp.write_bytes(sign(token, body).encode() + b"\n" + body)
+    os.replace(tmp, path)
+
+
+class Unclaimed(DockerError):
+    """The container stopped (idle, or removed) before its helper took the request: nothing ran."""
 
 
 class Exec:
     """One ``go build`` running in a warm container, through the helper."""
 
     def __init__(self, client, container, exec_dir: Path, args: Sequence[str],
-                 environment: Mapping[str, str], workdir: str, *, started: tuple[str, str] | None = None):
-        """Start ``go args`` in ``container``; or, with ``started`` (run ID, exec ID), adopt the one
-        the head start began without the SDK (early.py)."""
+                 environment: Mapping[str, str], workdir: str, *, begun: str | None = None):
+        """Ask ``container``'s helper to run ``go args``; or, with ``begun`` (a run ID), adopt the
+        request the head start made before the Docker SDK was imported (early.py)."""
         self.client, self.container = client, container
-        self.id = started[0] if started else uuid.uuid4().hex
+        self.id = begun or uuid.uuid4().hex
         self.ended = False  # waited for, and its files removed
+        self.withdrawn = False  # killed before the helper took the request: it never runs
         self.base = exec_dir / self.id
-        if started:
-            self.exec_id = started[1]
+        if begun:
             return
-        self.exec_id = client.api.exec_create(container.id, command(self.id, args), environment=dict(environment),
-                                              workdir=workdir, stdout=False, stderr=False)["Id"]
-        client.api.exec_start(self.exec_id, detach=True)
+        token = token_of(container.attrs)
+        if token is None:
+            container.reload()
+            token = token_of(container.attrs)
+        if token is None:
+            raise DockerError(f"the build container {container.short_id} has no {TOKEN_ENV}: "
+                              "it was not started by this version of gbl",
+                              hint="run `gbl docker stop` and build again")
+        request(exec_dir, self.id, token, args, environment.items(), workdir)
 
     def poll(self) -> int | None:
         """The exit code once the build ended, else None."""
+        if self.withdrawn:
+            return 130
         try:
             return int(Path(f"{self.base}.code").read_text())
         except (OSError, ValueError):
             return None
 
     def gone(self) -> bool:
-        """The helper itself ended without leaving an exit code (killed, container gone)."""
+        """The container stopped without the build leaving an exit code (killed, idle, removed)."""
         try:
-            running = self.client.api.exec_inspect(self.exec_id).get("Running")
+            self.container.reload()
+            running = self.container.status == "running"
         except Exception:  # noqa: BLE001 - the container or daemon is gone
             return True
         return not running and self.poll() is None
+
+    def unclaimed(self) -> bool:
+        """The helper never picked the request up."""
+        return Path(f"{self.base}.req").exists()
 
     def output(self) -> tuple[str, str]:
         out = []
@@ -427,6 +570,12 @@ class Exec:
     def kill(self) -> None:
         """Kill the build's process group inside the container (the container stays)."""
         try:
+            Path(f"{self.base}.req").unlink()  # not taken yet: then it never runs
+            self.withdrawn = True
+            return
+        except OSError:
+            pass
+        try:
             self.client.api.exec_start(self.client.api.exec_create(
                 self.container.id, [HELPER, "kill", self.id], stdout=False, stderr=False)["Id"])
         except Exception:  # noqa: BLE001 - the container is gone: so is the build
@@ -434,7 +583,7 @@ class Exec:
 
     def cleanup(self) -> None:
         self.ended = True
-        for ext in ("out", "err", "code"):
+        for ext in ("out", "err", "code", "req", "req.taken"):
             try:
                 Path(f"{self.base}.{ext}").unlink()
             except OSError:
@@ -459,6 +608,10 @@ def wait(run: Exec, *, describe: str, cancelled: Callable[[], bool], on_poll, wa
                 out, err = run.output()
                 if cancelled():
                     return 130, out, err
+                if run.unclaimed():
+                    run.cleanup()
+                    raise Unclaimed(f"the build container {run.container.short_id} stopped before it "
+                                    f"took the request for {describe}")
                 raise DockerError(
                     f"the build container {run.container.short_id} ended while running {describe}",
                     hint="run the build again; `gbl docker stop` removes the warm container",
