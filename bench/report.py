@@ -195,12 +195,12 @@ def bounds(meta: dict, t: dict) -> list[str]:
         out.append(
             f"- docker: a warm no-op `gbl build --docker` takes {d_w:.2f} s, and gbl itself uses "
             f"{d_c:.1f} CPU s of it (the container's processes are the daemon's, not counted): "
-            f"{d_w / l_w:.2f}× the local no-op (target 1.5×). Each `go build` runs by `exec` in the "
-            f"project's warm build container, so no container is created or removed, and (since the "
-            f"head start, docs/docker.md) last build's execs start again while `go list` plans, as "
-            f"the local builder's `go build` does, over the daemon's socket before the Docker SDK is "
-            f"even imported; the {d_w - l_w:.2f} s more than local is importing the SDK (requests, "
-            f"urllib3: ~0.2 CPU s, in a thread while `go list` plans, on the same {cpus} CPUs), the "
-            f"API calls that find the image and the container and wait for the execs, and a "
-            f"`go build` in the container a little slower than on the host.")
+            f"{d_w / l_w:.2f}× the local no-op (target 1.5×). Each `go build` runs in the project's "
+            f"warm build container, started by its helper from a signed request file (no container "
+            f"is created or removed, no `docker exec`), and last build's runs are asked for again "
+            f"while `go list` plans (the head start, docs/docker.md), with one API call over the "
+            f"daemon's socket before the Docker SDK is even imported; the {d_w - l_w:.2f} s more than "
+            f"local is importing the SDK (requests, urllib3: ~0.2 CPU s, in a thread while `go list` "
+            f"plans, on the same {cpus} CPUs), the API calls that find the image and the container, "
+            f"and a `go build` in the container a little slower than on the host.")
     return out

@@ -353,6 +353,57 @@ def test_warm_docker_build_starts_last_builds_execs_while_it_plans(tmp_path, sam
     assert_only_warm(docker_client, root)
 
 
+@pytest.mark.docker
+def test_warm_container_runs_only_requests_and_records_signed_with_its_secret(
+        tmp_path, sample_docker_build, docker_cache, docker_client):
+    """Writing into .gbl/ runs nothing in the warm container: a request file needs the container's
+    secret (readable only through the daemon), and so does a head-start record."""
+    from gobuild_lambda.builders import warm
+
+    root = docker_project(tmp_path / "signed", docker_cache)
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE).ok
+    (container,) = assert_only_warm(docker_client, root)
+    exec_dir = root / ".gbl" / "docker" / "exec"
+    token = warm.token_of(docker_client.containers.get(container.id).attrs)
+    assert token and len(token) == 64
+
+    def refused(run_id: str, data: bytes) -> str:
+        (exec_dir / f"{run_id}.req").write_bytes(data)
+        code = exec_dir / f"{run_id}.code"
+        deadline = time.monotonic() + 30
+        while not code.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert code.read_text() == "126" and not (exec_dir / f"{run_id}.req").exists()
+        why = (exec_dir / f"{run_id}.err").read_text()
+        for ext in ("code", "err"):
+            (exec_dir / f"{run_id}.{ext}").unlink()
+        return why
+
+    def body(run_id, args):
+        return json.dumps({"id": run_id, "args": args, "env": [], "dir": "/src"}).encode()
+
+    forged = body("a" * 32, ["build", "./..."])
+    assert "bad signature" in refused("a" * 32, warm.sign("0" * 64, forged).encode() + b"\n" + forged)
+    assert "unsigned" in refused("b" * 32, forged)
+    other = body("c" * 32, ["version"])
+    assert "not a go build" in refused("c" * 32, warm.sign(token, other).encode() + b"\n" + other)
+    # A record whose environment was changed since gbl signed it starts nothing early.
+    record = root / ".gbl" / "docker" / "calls.json"
+    doc = json.loads(record.read_text())
+    doc["execs"][0]["environment"]["GOFLAGS"] = "-toolexec=/bin/false"
+    record.write_text(json.dumps(doc))
+    events: list = []
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE, on_event=events.append).ok
+    builds = [e.detail for e in events if e.kind == "build" and f" in {IMAGE} " in e.detail]
+    assert builds and not any("started while" in d for d in builds), builds
+    assert list(exec_dir.iterdir()) == []
+    # Signed again by that build: the next one starts early.
+    events.clear()
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE, on_event=events.append).ok
+    assert all(e.detail.endswith(", started while gbl planned") for e in events
+               if e.kind == "build" and f" in {IMAGE} " in e.detail)
+
+
 def _warm(events) -> list[str]:
     return [e.detail for e in events if e.kind == "container"]
 
