@@ -513,6 +513,7 @@ class DockerRunner:
                 self._claimed[call] = match
         early_mod.reap(self.early, stop=False)
         self.early = []
+        warm.sweep(self.plan.project_dir / EXEC_DIR, keep={e.run.id for e in self._claimed.values()})
         return specs
 
     def start(self, call: GoBuildCall) -> _Started:

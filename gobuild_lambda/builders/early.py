@@ -106,8 +106,7 @@ def _trusted(attrs: Mapping, project_dir: Path, selection: Mapping, spec: ExecSp
 
 
 def _ours(attrs: Mapping, project_dir: Path) -> bool:
-    """Only this project's running warm container: its ID, unguessable and known only to whoever
-    can use the daemon, is what makes the record trustworthy."""
+    """This project's running warm container (whose secret then checks each run's signature)."""
     labels = (attrs.get("Config") or {}).get("Labels") or {}
     return ((attrs.get("State") or {}).get("Running") is True and labels.get(warm.LABEL_WARM) == "1"
             and labels.get(warm.LABEL_PROJECT) == str(project_dir))
@@ -268,6 +267,11 @@ class EarlyDocker:
         try:
             client = daemon.connect(env)
         except BaseException as exc:  # noqa: BLE001 - handed to whoever needs the connection
+            for b in begun or ():  # withdrawn, unless the helper took it already (then it just runs)
+                try:
+                    (project_dir / warm.EXEC_DIR / f"{b.run_id}.req").unlink()
+                except OSError:
+                    pass
             self.connection.set_exception(exc)
             return
         with self._lock:

@@ -538,6 +538,21 @@ def request(exec_dir: Path, run_id: str, token: str, args: Sequence[str],
     os.replace(tmp, path)
 
 
+def sweep(exec_dir: Path, keep: set[str]) -> None:
+    """Remove what runs other than ``keep`` left in ``exec_dir`` (a killed gbl, a refused request).
+    Call with the project locked, before this build asks for anything else."""
+    try:
+        entries = list(os.scandir(exec_dir))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.lstrip(".").split(".")[0] not in keep:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
+
+
 class Unclaimed(DockerError):
     """The container stopped (idle, or removed) before its helper took the request: nothing ran."""
 
