@@ -387,6 +387,17 @@ def test_warm_container_runs_only_requests_and_records_signed_with_its_secret(
     assert "unsigned" in refused("b" * 32, forged)
     other = body("c" * 32, ["version"])
     assert "not a go build" in refused("c" * 32, warm.sign(token, other).encode() + b"\n" + other)
+    # A request no inotify event announces (a hard link: as on Docker Desktop mounts that pass no
+    # file events) is still found, by the helper's poll, and runs.
+    polled = body("9" * 32, ["build", "-o", "/tmp/polled", "./cmd/echo"])
+    outside = tmp_path / "polled.req"
+    outside.write_bytes(warm.sign(token, polled).encode() + b"\n" + polled)
+    os.link(outside, exec_dir / ("9" * 32 + ".req"))
+    code = exec_dir / ("9" * 32 + ".code")
+    deadline = time.monotonic() + 60
+    while not code.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert code.read_text() == "0", (exec_dir / ("9" * 32 + ".err")).read_text()
     # What a killed gbl or a refused request leaves there is swept by the next build.
     for name in ("d" * 32 + ".out", "e" * 32 + ".code", "." + "f" * 32 + ".req.tmp"):
         (exec_dir / name).write_text("0")

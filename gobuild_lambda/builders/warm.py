@@ -93,7 +93,8 @@ const (
 	activity    = runs + "/.activity"
 	self        = "/tmp/gbl-warm"
 	tokenEnv    = "GBL_WARM_TOKEN"
-	requestPoll = time.Second
+	requestPoll = time.Second           // while inotify reports requests
+	fastPoll    = 20 * time.Millisecond // once a request was found without it
 )
 
 func main() {
@@ -145,14 +146,23 @@ func idle(arg string) {
 	tick := time.NewTicker(requestPoll)
 	every := min(timeout, 5*time.Second)
 	checked := time.Now()
+	fast := false
 	for {
+		byEvent := false
 		select {
 		case <-stop:
 			os.Exit(0)
 		case <-wake:
+			byEvent = true
 		case <-tick.C:
 		}
 		started := serve(token)
+		if started > 0 && !byEvent && !fast {
+			// Found by the poll, not by inotify: this mount passes no file events (some Docker
+			// Desktop file sharing), so poll often from now on.
+			fast = true
+			tick.Reset(fastPoll)
+		}
 		if started > 0 || time.Since(checked) < every {
 			continue
 		}
