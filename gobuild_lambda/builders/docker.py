@@ -41,6 +41,7 @@ from ..errors import DockerError, OutputError
 from ..planner import Function, Plan
 from . import early as early_mod
 from . import warm
+from .cachecount import CacheCount
 from .calls import BUILD_DIR, GoBuildCall, describe_call
 from .runner import LINK_POLL_S, binary_identity
 from .warm import CONTAINER_EXEC, CONTAINER_WARM, DEFAULT_IDLE_TIMEOUT_S, EXEC_DIR, LABEL_IDLE, LABEL_KEY, LABEL_WARM
@@ -480,7 +481,7 @@ class DockerRunner:
                 settings = replace(settings, user="0:0")
             ids = {image: ensure_image(client, image, emit) for image in sorted(set(self.images.values()))}
             _prepare_host(plan, settings)
-            counting = _CacheCount(settings.gocache)  # in a thread, while the daemon answers
+            counting = CacheCount(settings.gocache)  # in a thread, while the daemon answers
             _sweep(client, plan.project_dir, emit)
             self.session = _Session(client, plan, settings, emit, ids)
             with _sigterm_as_interrupt():
@@ -599,49 +600,6 @@ def _sweep(client, project_dir: Path, emit: EventSink) -> None:
             emit("cleanup", f"removed {len(stale)} leftover container(s)")
     except DockerException:
         pass  # best effort: the build itself reports a daemon that does not answer
-
-
-class _CacheCount:
-    """How many entries a build added to Go's build cache (its 256 two-hex-digit subdirectories).
-
-    The count before runs in a thread (join before anything builds); the count after rescans
-    only the subdirectories whose mtime changed, so a warm build pays ~256 ``stat`` calls.
-    """
-
-    def __init__(self, gocache: Path):
-        self.gocache = gocache
-        self.before: dict[str, tuple[int, int]] = {}  # subdirectory -> (mtime_ns, entries)
-        self._thread = threading.Thread(target=self._scan, name="gbl-cache-count", daemon=True)
-        self._thread.start()
-
-    def _subdirs(self) -> list:
-        try:
-            return [d for d in os.scandir(self.gocache) if d.is_dir() and len(d.name) == 2]
-        except OSError:
-            return []
-
-    def _scan(self) -> None:
-        for d in self._subdirs():
-            try:
-                self.before[d.name] = (d.stat().st_mtime_ns, sum(1 for _ in os.scandir(d.path)))
-            except OSError:
-                pass
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def new_entries(self) -> int:
-        self.join()
-        added = 0
-        for d in self._subdirs():
-            try:
-                mtime = d.stat().st_mtime_ns
-                old_mtime, old_count = self.before.get(d.name, (None, 0))
-                if mtime != old_mtime:
-                    added += sum(1 for _ in os.scandir(d.path)) - old_count
-            except OSError:
-                pass
-        return max(0, added)
 
 
 class _Cancelled(Exception):
