@@ -416,6 +416,14 @@ def test_warm_container_runs_only_requests_and_records_signed_with_its_secret(
     assert gobuild_lambda.build(root, builder="docker", image=IMAGE, on_event=events.append).ok
     assert all(e.detail.endswith(", started while gbl planned") for e in events
                if e.kind == "build" and f" in {IMAGE} " in e.detail)
+    # .gbl/docker/exec deleted and made again while the container runs: it still has the old
+    # directory mounted and never takes the request; gbl replaces it and the build runs.
+    shutil.rmtree(exec_dir)
+    events.clear()
+    assert gobuild_lambda.build(root, builder="docker", image=IMAGE, on_event=events.append).ok
+    assert any(e.kind == "cleanup" and "did not take the request" in e.detail for e in events), events
+    (replaced,) = assert_only_warm(docker_client, root)
+    assert replaced.id != container.id and list(exec_dir.iterdir()) == []
 
 
 def _warm(events) -> list[str]:

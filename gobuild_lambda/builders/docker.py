@@ -719,10 +719,13 @@ class _Session:
                                                  on_poll=on_poll, waiting=lambda text: self.emit("waiting", text),
                                                  poll=LINK_POLL_S)
                 break
-            except warm.Unclaimed:
-                # It stopped when idle just as the request came: nothing ran; once more, in a new one.
+            except warm.Unclaimed as exc:
+                # It stopped when idle just as the request came, or it no longer sees
+                # .gbl/docker/exec: nothing ran; once more, in a new container.
                 if renew:
                     raise
+                warm.remove(container)
+                self.emit("cleanup", f"removed the build container {container.short_id} ({exc})")
                 early, renew = None, True
             finally:
                 with self._lock:

@@ -56,6 +56,8 @@ _CHECK_EVERY_S = 1.0  # how often a waiting build asks the daemon whether its co
 # A random secret in each warm container's environment (readable only through the daemon): the
 # helper runs a request only when it is signed with it.
 TOKEN_ENV = "GBL_WARM_TOKEN"
+# A request the helper has not taken after this long never will be: its container is replaced.
+_UNCLAIMED_S = 10.0
 
 HELPER_SOURCE = """// gbl-warm: the main process of gbl's warm build container, and the wrapper of each `go build`
 // gbl runs in it (docs/docker.md).  Written by gbl; standard library only.
@@ -493,13 +495,18 @@ def _wait_ready(container, waiting: Callable[[str], None]) -> None:
     """Until the helper says it is ready (it compiles itself once per build cache)."""
     from ..children import REPORT_EVERY_S
 
+    from docker.errors import DockerException
+
     start = time.monotonic()
     next_report = start + REPORT_EVERY_S
     while True:
-        logs = container.logs(stdout=True, stderr=True)
-        if READY in logs:
-            return
-        container.reload()
+        try:
+            logs = container.logs(stdout=True, stderr=True)
+            if READY in logs:
+                return
+            container.reload()
+        except DockerException as exc:  # being removed, or gone: the caller starts another
+            raise DockerError(f"the build container {container.short_id} went away: {_explain(exc)}") from None
         now = time.monotonic()
         if container.status != "running" or now - start > _READY_TIMEOUT_S:
             text = logs.decode("utf-8", "replace").strip()
@@ -564,7 +571,8 @@ def sweep(exec_dir: Path, keep: set[str]) -> None:
 
 
 class Unclaimed(DockerError):
-    """The container stopped (idle, or removed) before its helper took the request: nothing ran."""
+    """The helper never took the request (its container stopped, or no longer sees the directory):
+    nothing ran, and the container is replaced."""
 
 
 class Exec:
@@ -622,14 +630,19 @@ class Exec:
                 out.append("")
         return out[0], out[1]
 
+    def withdraw(self) -> bool:
+        """Take the request back if the helper has not taken it yet (then it never runs)."""
+        try:
+            Path(f"{self.base}.req").unlink()
+        except OSError:
+            return False
+        self.withdrawn = True
+        return True
+
     def kill(self) -> None:
         """Kill the build's process group inside the container (the container stays)."""
-        try:
-            Path(f"{self.base}.req").unlink()  # not taken yet: then it never runs
-            self.withdrawn = True
+        if self.withdraw():
             return
-        except OSError:
-            pass
         try:
             self.client.api.exec_start(self.client.api.exec_create(
                 self.container.id, [HELPER, "kill", self.id], stdout=False, stderr=False)["Id"])
@@ -659,6 +672,12 @@ def wait(run: Exec, *, describe: str, cancelled: Callable[[], bool], on_poll, wa
             return code, out, err
         now = time.monotonic()
         if now >= next_check:
+            if now - start >= _UNCLAIMED_S and run.unclaimed() and run.withdraw():
+                # Its helper does not see the directory any more (e.g. `.gbl/` was deleted and
+                # made again: the container still has the old one mounted).
+                run.cleanup()
+                raise Unclaimed(f"the build container {run.container.short_id} did not take the "
+                                f"request for {describe} in {_UNCLAIMED_S} s")
             if run.gone():
                 out, err = run.output()
                 if cancelled():
