@@ -160,7 +160,7 @@ def build(
         docker = _connect_early(root, overrides, environ, selection if locked else None)
         if docker is not None:
             stack.push(lambda exc_type, exc, tb: docker.close(stop=exc_type is not None))
-        full = plan_mod.plan(Path(project_dir), go=go, overrides=overrides)
+        full = plan_mod.plan(root, go=go, overrides=overrides)
         the_plan = _select(full, names, shard)
         _refuse_old_lambda_go(the_plan)
         emit(Event("plan", detail=f"{len(the_plan.functions)} function(s)", count=len(the_plan.functions)))
@@ -393,7 +393,7 @@ def _runners(go, the_plan: Plan, buildable, environ, head: _HeadStart, emit):
 class _HeadStart:
     """What build() starts while ``go list`` plans: last build's local ``go build`` calls (see
     _start_speculative) and, when Docker builds are likely, the daemon's connection (importing the
-    Docker SDK alone takes ~0.2 s) and last build's execs in the warm container."""
+    Docker SDK alone takes ~0.2 s) and last build's runs in the warm container."""
 
     local: tuple[builders.local.Running, ...] = ()
     docker: EarlyDocker | None = None
@@ -402,8 +402,8 @@ class _HeadStart:
 
 def _connect_early(root: Path, overrides: Settings, environ: Mapping[str, str], selection: dict | None):
     """An EarlyDocker when this build will likely use Docker (asked for, or gbl.toml names it):
-    it connects in a thread, and with ``selection`` (the project is locked) starts last build's
-    execs again.  A wrong guess costs that thread only; an error waits for the plan to need Docker."""
+    it connects in a thread, and with ``selection`` (the project is locked) asks for last build's
+    runs again.  A wrong guess costs that thread only; an error waits for the plan to need Docker."""
     if overrides.builder is not None and overrides.builder != "docker":
         return None
     if overrides.builder is None:

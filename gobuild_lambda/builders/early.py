@@ -112,6 +112,11 @@ def _ours(attrs: Mapping, project_dir: Path) -> bool:
             and labels.get(warm.LABEL_PROJECT) == str(project_dir))
 
 
+def _identities(spec: ExecSpec) -> dict:
+    """Its binaries' identities before it runs again (Path -> build ID or None)."""
+    return {Path(b): binary_identity(Path(b)) for b in spec.binaries}
+
+
 @dataclass(frozen=True)
 class _Begun:
     """A run the head start asked for before the SDK was imported."""
@@ -139,7 +144,7 @@ def _begin_raw(socket_path: str, project_dir: Path, selection: Mapping) -> list[
                 return []
             tokens.append(token)
         for (spec, _), token in zip(record, tokens):
-            before = {Path(b): binary_identity(Path(b)) for b in spec.binaries}
+            before = _identities(spec)
             run_id = uuid.uuid4().hex
             warm.request(project_dir / warm.EXEC_DIR, run_id, token, spec.args, spec.environment, spec.workdir)
             begun.append(_Begun(spec, run_id, before, seen[spec.container]))
@@ -213,7 +218,7 @@ def start_early(client, project_dir: Path, selection: Mapping,
             if _trusted(containers[spec.container].attrs, project_dir, selection, spec, mac) is None:
                 return []
         for spec, _ in record:
-            before = {Path(b): binary_identity(Path(b)) for b in spec.binaries}
+            before = _identities(spec)
             run = warm.Exec(client, containers[spec.container], exec_dir, spec.args,
                             dict(spec.environment), spec.workdir)
             started.append(Early(spec, run, before))

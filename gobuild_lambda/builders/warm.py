@@ -549,9 +549,11 @@ def request(exec_dir: Path, run_id: str, token: str, args: Sequence[str],
     picks up at once (inotify; the daemon's exec takes 50-100 ms to start a process)."""
     body = json.dumps({"id": run_id, "args": list(args), "env": [f"{k}={v}" for k, v in environment],
                        "dir": workdir}, sort_keys=True, separators=(",", ":")).encode()
+    from ..fsutil import temp_name
+
     path = exec_dir / f"{run_id}.req"
-    tmp = exec_dir / f".{run_id}.req.tmp"  # the helper reads only names ending in .req
-    tmp.write_bytes(sign(token, body).encode() + b"\n" + body)
+    tmp = exec_dir / temp_name(path.name, "req")  # gbl's own temporary name; the helper reads *.req only
+    tmp.write_bytes(sign(token, body).encode() + b"\n" + body)  # no fsync: it lives for milliseconds
     os.replace(tmp, path)
 
 
