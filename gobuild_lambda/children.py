@@ -81,15 +81,20 @@ def _child_setup(prctl, sig: int, parent: int) -> Callable[[], None]:
 # ---------------------------------------------------------------------------------- registry
 class _Registry:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: the signal handler (interrupt_all) runs in the main thread, possibly while
+        # that thread is inside add or discard holding the lock.
+        self._lock = threading.RLock()
         self._live: weakref.WeakSet[subprocess.Popen] = weakref.WeakSet()
         self._stopping = False
 
     def add(self, proc: subprocess.Popen) -> None:
-        with self._lock:
-            stopping = self._stopping
-            if not stopping:
+        try:
+            with self._lock:
                 self._live.add(proc)
+                stopping = self._stopping
+        except BaseException:  # the signal handler ran in here (KeyboardInterrupt): stop it too
+            stop(proc)
+            raise
         if stopping:
             stop(proc)
             raise Stopped("gbl is stopping: no new process is started")

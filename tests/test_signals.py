@@ -313,6 +313,39 @@ def test_killed_at_random_moments_leaves_nothing_running_and_dist_consistent(tmp
     assert_none_left(mark)
 
 
+def test_signal_while_a_child_is_being_registered_stops_it_without_deadlock():
+    """The signal handler (interrupt_all) runs in the main thread, so it can land while that thread
+    is inside the registry's add, holding its lock: it must neither deadlock (a killed-at-random
+    `gbl build` once hung there for good) nor leave the new child running."""
+    from gobuild_lambda import children
+
+    registry = children._Registry()
+
+    class Interrupting(set):
+        def add(self, item):  # the handler, arriving mid-add
+            registry.interrupt_all()
+            raise KeyboardInterrupt
+
+    registry._live = Interrupting()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    outcome = queue.Queue()
+
+    def add():
+        try:
+            registry.add(proc)
+            outcome.put("returned")
+        except KeyboardInterrupt:
+            outcome.put("interrupted")
+
+    threading.Thread(target=add, daemon=True).start()
+    try:
+        assert outcome.get(timeout=30) == "interrupted"  # no deadlock
+        assert proc.wait(timeout=30) is not None  # and the child was stopped
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 # -------------------------------------------------------------------------- a hanging `go`
 @pytest.mark.parametrize("hang_on, says", [("build", "`go build` of "), ("list", "`go list ")])
 def test_hanging_go_is_reported_while_it_hangs(tmp_path, hang_on, says):
